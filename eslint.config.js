@@ -36,7 +36,7 @@ function restrictionsFor(component) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'web/**', 'data/**', '.appstore/**', 'test/cluster/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'web/**', 'data/**', '.appstore/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
