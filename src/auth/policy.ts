@@ -1,0 +1,83 @@
+/**
+ * The one authorization policy for apps and tags: every route asks it, and
+ * the repository's SQL listing filter mirrors `canSeeApp` (a test holds the
+ * two to the same answers). Instances and runtime versions join it later.
+ */
+import { isVisitor, type Principal, type Viewer, type Visibility } from '../lib/principal.ts';
+
+export interface PolicyOptions {
+  /** Anonymous users may see PUBLIC apps (Auth.PublicAccess). */
+  publicAccess: boolean;
+}
+
+/** What the policy needs to know about an app. */
+export interface AppFacts {
+  owner: string;
+  visibility: Visibility;
+  /** Visitor roles of every tag on the app. */
+  tagVisitorRoles: string[][];
+}
+
+export interface TagFacts {
+  adminRoles: string[];
+}
+
+function owns(p: Viewer, app: AppFacts): boolean {
+  return p !== null && p.subject === app.owner;
+}
+
+function intersects(a: string[], b: string[]): boolean {
+  return a.some((x) => b.includes(x));
+}
+
+/**
+ * Who sees an app: the owner and admins always; full-access users ALL_USERS
+ * and PUBLIC apps; visitors PUBLIC apps and ALL_USERS apps carrying a tag
+ * that names one of their roles; anonymous users PUBLIC apps when public
+ * access is on.
+ */
+export function canSeeApp(p: Viewer, app: AppFacts, opts: PolicyOptions): boolean {
+  if (p === null) return opts.publicAccess && app.visibility === 'PUBLIC';
+  if (p.admin || owns(p, app)) return true;
+  if (app.visibility === 'PUBLIC') return true;
+  if (app.visibility === 'PRIVATE') return false;
+  if (!isVisitor(p)) return true;
+  return app.tagVisitorRoles.some((roles) => intersects(roles, p.roles));
+}
+
+/** Launching needs a signed-in user who can see the app. */
+export function canLaunchApp(p: Viewer, app: AppFacts, opts: PolicyOptions): boolean {
+  return p !== null && canSeeApp(p, app, opts);
+}
+
+/** Importing apps is for full-access users (and admins); visitors only use apps. */
+export function canImportApp(p: Viewer): p is Principal {
+  return p !== null && (p.admin || p.fullAccess);
+}
+
+/** Changing visibility or deleting: the owner or an admin. */
+export function canManageApp(p: Viewer, app: AppFacts): boolean {
+  return p !== null && (p.admin || owns(p, app));
+}
+
+/** Downloading the bundle: the owner or an admin (launchers use a scoped token instead). */
+export function canDownloadBundle(p: Viewer, app: AppFacts): boolean {
+  return canManageApp(p, app);
+}
+
+/** Creating and deleting tags is for admins. */
+export function canAdministerTags(p: Viewer): boolean {
+  return p !== null && p.admin;
+}
+
+/**
+ * Assigning, removing and updating a tag: admins, and users holding one of the
+ * tag's admin roles; an empty admin-role list means any signed-in user with
+ * full access (visitors need a listed role).
+ */
+export function canManageTag(p: Viewer, tag: TagFacts): boolean {
+  if (p === null) return false;
+  if (p.admin) return true;
+  if (tag.adminRoles.length === 0) return !isVisitor(p);
+  return intersects(tag.adminRoles, p.roles);
+}
