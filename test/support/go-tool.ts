@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -64,4 +64,77 @@ export async function ensureGoTool(tool: GoTool, log: (m: string) => void = () =
   renameSync(tmp, out);
   log(`built ${tool.name} in ${Math.round((Date.now() - started) / 1000)}s`);
   return out;
+}
+
+/** Several programs built from one module in a single `go build`, so shared packages compile once. */
+export interface GoToolSet {
+  /** Folder of the Go module under the repository, e.g. `test/tools/k8s`. */
+  module: string;
+  /** Name of the cache folder, e.g. `k8s`. */
+  name: string;
+  /** Binary name to package path, e.g. `{ kubectl: 'k8s.io/kubernetes/cmd/kubectl', etcd: 'go.etcd.io/etcd/server/v3' }`. */
+  pkgs: Record<string, string>;
+  ldflags?: string;
+  tags?: string;
+}
+
+function setCacheKey(set: GoToolSet): string {
+  const dir = join(repoRoot, set.module);
+  const h = createHash('sha256');
+  for (const f of ['go.mod', 'go.sum']) {
+    const p = join(dir, f);
+    if (existsSync(p)) h.update(readFileSync(p));
+  }
+  for (const [name, pkg] of Object.entries(set.pkgs).sort()) h.update(`${name}=${pkg}\0`);
+  h.update(`${set.ldflags ?? ''}\0${set.tags ?? ''}`);
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Folder the set's binaries have (or will have) in the cache. */
+export function goToolSetDir(set: GoToolSet): string {
+  return join(cacheRoot(), 'bin', `${set.name}-${setCacheKey(set)}`);
+}
+
+/** Returns binary name to path for the set, building them all first (in one `go build`) if any is missing. */
+export async function ensureGoTools(set: GoToolSet, log: (m: string) => void = () => {}): Promise<Record<string, string>> {
+  const built = Object.values(set.pkgs).map((pkg) => pkg.split('/').pop());
+  if (new Set(built).size !== built.length) throw new Error(`GoToolSet ${set.name}: two packages end in the same path element; go build -o DIR/ would write one file for both`);
+  const dir = goToolSetDir(set);
+  const paths = Object.fromEntries(Object.keys(set.pkgs).map((n) => [n, join(dir, n)]));
+  if (Object.values(paths).every((p) => existsSync(p))) return paths;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const args = ['build', '-trimpath', '-o', `${tmp}/`];
+  if (set.tags) args.push('-tags', set.tags);
+  if (set.ldflags) args.push('-ldflags', set.ldflags);
+  args.push(...Object.values(set.pkgs));
+  log(`building ${Object.keys(set.pkgs).join(', ')} from ${set.module}; the first build takes minutes, later runs use ${dir}`);
+  const started = Date.now();
+  try {
+    await run('go', args, {
+      cwd: join(repoRoot, set.module),
+      // -mod=readonly: go.mod/go.sum are committed and tidy; a build must not rewrite them.
+      env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly' },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    const stderr = (err as { stderr?: string }).stderr ?? '';
+    throw new Error(`go build in ${set.module} failed: ${stderr.trim().slice(-4000) || String(err)}`);
+  }
+  // go build names each binary after its package path's last element.
+  for (const [name, pkg] of Object.entries(set.pkgs)) {
+    const builtName = pkg.split('/').pop() ?? name;
+    if (builtName !== name) renameSync(join(tmp, builtName), join(tmp, name));
+  }
+  try {
+    renameSync(tmp, dir);
+  } catch (err) {
+    // Another process finished the same build first: keep its result.
+    rmSync(tmp, { recursive: true, force: true });
+    if (!Object.values(paths).every((p) => existsSync(p))) throw err;
+  }
+  log(`built ${set.name} in ${Math.round((Date.now() - started) / 1000)}s`);
+  return paths;
 }
