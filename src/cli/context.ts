@@ -1,0 +1,14 @@
+/**
+ * What a CLI command may use from its surroundings. Only main.ts builds it
+ * from the real process, so commands stay testable in-process.
+ */
+export interface CliContext {
+  /** Working directory relative paths are resolved against. */
+  cwd: string;
+  /** Environment variables (for configuration such as the server URL). */
+  env: Record<string, string | undefined>;
+  /** Where results go (one line per result, for scripts). */
+  stdout: { write(text: string): unknown };
+  /** Where warnings and errors go. */
+  stderr: { write(text: string): unknown };
+}

@@ -1,0 +1,9 @@
+/** Entry of the `h2o` CLI (bin/h2o.mjs): the only place that reads argv and the environment. */
+import { run } from './program.ts';
+
+process.exitCode = await run(process.argv.slice(2), {
+  cwd: process.cwd(),
+  env: process.env,
+  stdout: process.stdout,
+  stderr: process.stderr,
+});
