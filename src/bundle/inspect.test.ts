@@ -9,7 +9,7 @@ import { InvalidError, TooLargeError } from '../lib/errors.ts';
 import { inspectBundle } from './inspect.ts';
 import { DEFAULT_BUNDLE_LIMITS } from './limits.ts';
 import type { BundleLimits } from './limits.ts';
-import { writeRawZip } from './raw-zip.ts';
+import { buildRawZip, writeRawZip } from './raw-zip.ts';
 import type { RawZipEntry } from './raw-zip.ts';
 
 const FIXTURE = new URL('../../test/fixtures/bundles/wave-app/', import.meta.url);
@@ -248,6 +248,15 @@ describe('refusing hostile archives', () => {
 
   test('a local header naming a different file than the central directory', async () => {
     await refusedWith(await zip([{ name: 'app.toml', localName: 'evil.txt', data: APP_TOML }]), 'bundle', /different file/);
+  });
+
+  test('a central directory record without its signature', async () => {
+    const bytes = buildRawZip([{ name: 'app.toml', data: APP_TOML }, { name: 'b.py', data: Buffer.from('x') }]);
+    const at = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    bytes.writeUInt32LE(0xdeadbeef, at);
+    const p = join(dir, 'bad-cd.wave');
+    await writeFile(p, bytes);
+    await refusedWith(p, 'bundle', /record #1 has no valid signature/);
   });
 
   test('a file that is not a zip archive', async () => {

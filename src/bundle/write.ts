@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { lstat, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -124,6 +124,9 @@ export async function writeBundle(appDir: string, opts: WriteBundleOptions = {})
   let manifestFile: { name: string; format: BundleFormat } | undefined;
   for (const m of MANIFEST_FILES) {
     const st = await lstat(join(root, m.name)).catch(() => undefined);
+    if (st?.isSymbolicLink()) {
+      throw new InvalidError(`cannot bundle ${root}`, [{ path: m.name, message: 'is a symbolic link; bundles may not contain symlinks: replace it with the file itself' }]);
+    }
     if (st?.isFile()) {
       manifestFile = m;
       break;
@@ -169,6 +172,7 @@ export async function writeBundle(appDir: string, opts: WriteBundleOptions = {})
   }
   zip.end();
 
+  await mkdir(outDir, { recursive: true });
   const tmpPath = join(outDir, `.${manifest.app.name}.${randomBytes(6).toString('hex')}.tmp`);
   const hash = createHash('sha256');
   let size = 0;

@@ -40,6 +40,7 @@ const EOCD_SIGNATURE = 0x06054b50;
 const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
 const ZIP64_EOCD_SIGNATURE = 0x06064b50;
 const LOCAL_HEADER_SIGNATURE = 0x04034b50;
+const CENTRAL_HEADER_SIGNATURE = 0x02014b50;
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
@@ -138,7 +139,7 @@ function structuralIssues(files: UnzipperFile[], entries: ZipEntry[], centralDir
     const f = files[i]!;
     const path = e.name || `entry #${i}`;
     const nameProblem = entryNameProblem(e.name);
-    if (nameProblem) issues.push({ path, message: `${nameProblem}; such an entry could be written outside the app folder` });
+    if (nameProblem) issues.push({ path, message: nameProblem });
     if (seen.has(e.name)) issues.push({ path, message: 'appears more than once in the archive; each entry name must be unique' });
     seen.add(e.name);
     if (!e.isDirectory && dirs.has(e.name)) issues.push({ path, message: 'is both a file and a directory in the archive' });
@@ -291,6 +292,8 @@ export class ZipArchive {
         throw corrupt(`the central directory cannot be read (${err instanceof Error ? err.message : String(err)})`);
       }
       const files = directory.files;
+      const bad = files.findIndex((f) => f.signature !== CENTRAL_HEADER_SIGNATURE);
+      if (bad >= 0) throw corrupt(`central directory record #${bad} has no valid signature`);
       if (files.length !== eocd.entryCount) throw corrupt(`the central directory lists ${files.length} entries, not the declared ${eocd.entryCount}`);
       const entries = files.map(toEntry);
       const issues = structuralIssues(files, entries, eocd.centralDirectoryOffset);
