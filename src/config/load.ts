@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import { parse as parseToml, TomlError } from 'smol-toml';
+import { parse as parseToml, type TomlError } from 'smol-toml';
 import { InvalidError, type FieldIssue } from '../lib/errors.ts';
 import { isQuantity, parseQuantity } from '../lib/quantity.ts';
 import type { Config } from './config.ts';

@@ -1,0 +1,100 @@
+/**
+ * The API as a fastify instance, built from its dependencies so tests drive
+ * it with `inject` or a real listener; src/server wires it to real stores
+ * and listens.
+ */
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Authenticator } from '../auth/authenticate.ts';
+import type { PolicyOptions } from '../auth/policy.ts';
+import type { BundleLimits } from '../bundle/limits.ts';
+import type { Config } from '../config/config.ts';
+import type { Viewer } from '../lib/principal.ts';
+import type { AppRepository } from '../repository/apps.ts';
+import type { TagRepository } from '../repository/tags.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import { errorHandler } from './errors.ts';
+import { appRoutes } from './routes/apps.ts';
+import { metaRoutes } from './routes/meta.ts';
+import { tagRoutes } from './routes/tags.ts';
+import { AppListSchema, AppSchema, ErrorSchema, ImportResultSchema, MeSchema, TagSchema } from './schemas.ts';
+
+/** The instance side, asked before an app is deleted. Until the operator exists it reports none. */
+export interface InstanceCounter {
+  countInstancesOfApp(appId: string): Promise<number>;
+}
+
+export const noInstances: InstanceCounter = { countInstancesOfApp: async () => 0 };
+
+export interface ApiDeps {
+  config: Config;
+  apps: AppRepository;
+  tags: TagRepository;
+  blobs: BlobStore;
+  authenticate: Authenticator;
+  instances: InstanceCounter;
+  /** A pino logger; none (silent) in tests. */
+  logger?: FastifyBaseLogger;
+}
+
+/** Per-request context every route reads. */
+export interface ApiContext {
+  deps: ApiDeps;
+  policy: PolicyOptions;
+  limits: BundleLimits;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    viewer: Viewer;
+  }
+}
+
+export type Api = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+export async function buildApi(deps: ApiDeps): Promise<Api> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    // Generous header limit is Node's default (16 KiB); bodies other than bundles are small JSON.
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    disableRequestLogging: false,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Appstore API', version: '1', description: 'Catalog of Wave app bundles and their instances.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  for (const s of [ErrorSchema, TagSchema, AppSchema, AppListSchema, ImportResultSchema, MeSchema]) app.addSchema(s);
+
+  app.setErrorHandler(errorHandler);
+  app.decorateRequest('viewer', null);
+  app.addHook('onRequest', async (request) => {
+    request.viewer = deps.authenticate(request.headers.authorization);
+  });
+
+  const c = deps.config;
+  const ctx: ApiContext = {
+    deps,
+    policy: { publicAccess: c.auth.publicAccess },
+    limits: {
+      maxBundleBytes: c.server.maxUploadSize,
+      maxEntries: c.bundle.maxEntries,
+      maxUncompressedBytes: c.bundle.maxUncompressedSize,
+      maxCompressionRatio: c.bundle.maxCompressionRatio,
+      maxAssetBytes: c.bundle.maxAssetSize,
+    },
+  };
+  await app.register(metaRoutes(ctx));
+  await app.register(appRoutes(ctx), { prefix: '/api/v1' });
+  await app.register(tagRoutes(ctx), { prefix: '/api/v1' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

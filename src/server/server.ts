@@ -1,0 +1,77 @@
+/**
+ * Starts the app store server from a loaded configuration: opens the
+ * database (PGlite in DataDir or PostgreSQL), the blob store, builds the API
+ * and listens; `close()` shuts it down gracefully.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { buildApi, noInstances, type Api } from '../api/app.ts';
+import { assertLocalModeSafe, createAuthenticator } from '../auth/authenticate.ts';
+import type { Config } from '../config/config.ts';
+import { openDatabase, type Database } from '../repository/db.ts';
+import { AppRepository } from '../repository/apps.ts';
+import { TagRepository } from '../repository/tags.ts';
+import { createBlobStore } from '../storage/blob-store.ts';
+
+export interface RunningServer {
+  api: Api;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Opens the stores the configuration names. */
+export async function openStores(config: Config): Promise<{ db: Database; blobs: Awaited<ReturnType<typeof createBlobStore>> }> {
+  let dataDir: string | undefined;
+  if (!config.database.url) {
+    dataDir = join(config.server.dataDir, 'db');
+    mkdirSync(dataDir, { recursive: true });
+  }
+  const db = await openDatabase(config.database.url ? { url: config.database.url } : { dataDir });
+  const s = config.storage;
+  const blobs = await createBlobStore(
+    s.kind === 'fs'
+      ? { kind: 'fs', root: s.path }
+      : {
+          kind: 's3',
+          bucket: s.s3Bucket,
+          region: s.s3Region,
+          prefix: s.s3Prefix,
+          forcePathStyle: s.s3ForcePathStyle,
+          createBucket: s.s3CreateBucket,
+          ...(s.s3Endpoint ? { endpoint: s.s3Endpoint } : {}),
+          ...(s.s3AccessKeyID ? { accessKeyId: s.s3AccessKeyID, secretAccessKey: s.s3SecretAccessKey } : {}),
+        },
+  );
+  return { db, blobs };
+}
+
+export async function startServer(config: Config, warnings: string[] = []): Promise<RunningServer> {
+  assertLocalModeSafe(config);
+  const logger = pino({ level: config.server.logLevel, base: { service: 'appstore' } });
+  for (const w of warnings) logger.warn(w);
+  if (config.auth.mode === 'local') logger.warn({ user: config.auth.localUser }, 'local sign-in: every request without credentials acts as the local admin (development use only)');
+  const { db, blobs } = await openStores(config);
+  const api = await buildApi({
+    config,
+    apps: new AppRepository(db),
+    tags: new TagRepository(db),
+    blobs,
+    authenticate: createAuthenticator(config.auth),
+    instances: noInstances,
+    logger,
+  });
+  const { host, port } = config.server.listen;
+  await api.listen({ host, port });
+  const addr = api.server.address();
+  const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+  const url = config.server.publicURL.replace(/:\d+$/, `:${boundPort}`);
+  return {
+    api,
+    url,
+    async close() {
+      await api.close();
+      await db.close();
+    },
+  };
+}
