@@ -27,9 +27,9 @@ interface Result {
   stderr: string;
 }
 
-function h2o(args: string[], cwd: string): Promise<Result> {
+function h2o(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [H2O, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [H2O, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -65,6 +65,15 @@ describe('h2o bundle', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), join(dir, 'dist', 'ai.h2o.wave.fixture-peak.0.1.2.wave'));
     assert.deepEqual(await readdir(join(dir, 'dist')), ['ai.h2o.wave.fixture-peak.0.1.2.wave']);
+  });
+
+  test('the same folder gives the same bytes in any time zone', async () => {
+    const app = await appCopy();
+    const a = await h2o(['bundle', '--output-dir', join(dir, `tz-a${n}`)], app, { TZ: 'UTC' });
+    const b = await h2o(['bundle', '--output-dir', join(dir, `tz-b${n}`)], app, { TZ: 'Pacific/Kiritimati' });
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.deepEqual(await readFile(a.stdout.trim()), await readFile(b.stdout.trim()));
   });
 
   test('an invalid app.toml exits 2 and lists each field problem on its own line', async () => {
