@@ -100,7 +100,9 @@ function rootSchema(description: string, spec: TSchema, status: TSchema, rules: 
     properties: {
       apiVersion: { type: 'string', description: 'Versioned schema of this representation of an object (hac.h2o.ai/v1alpha1).' },
       kind: { type: 'string', description: 'REST resource this object represents, in CamelCase.' },
-      metadata: { type: 'object', description: 'Standard object metadata.' },
+      // The apiserver allows nothing on metadata but name/generateName (not even a description);
+      // declaring name lets a root CEL rule report its error on the path metadata.name.
+      metadata: rules.length ? { type: 'object', properties: { name: { type: 'string' } } } : { type: 'object' },
       spec: toOpenApiSchema(spec, 'spec'),
       status: toOpenApiSchema(status, 'status'),
     },
