@@ -60,7 +60,6 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     // Generous header limit is Node's default (16 KiB); bodies other than bundles are small JSON.
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
-    disableRequestLogging: false,
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -71,6 +70,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    // Name shared schemas by their $id (App, Tag, …) instead of def-0, def-1.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   for (const s of [ErrorSchema, TagSchema, AppSchema, AppListSchema, ImportResultSchema, MeSchema]) app.addSchema(s);
 
