@@ -8,7 +8,7 @@
  * (ports, pids), pki/, etcd/, logs/ and admin.kubeconfig.
  */
 import { request } from 'node:https';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../support/ports.ts';
@@ -43,6 +43,8 @@ export const CONTROLLERS = [
   'resourcequota-controller',
   'disruption-controller',
   'ttl-after-finished-controller',
+  // Fills the aggregated admin/edit/view ClusterRoles, which RoleBindings in tests may use.
+  'clusterrole-aggregation-controller',
 ];
 
 /** What state.json records about a run. */
@@ -136,9 +138,15 @@ export function ownerGone(s: ClusterState): boolean {
  * Stops the processes recorded in `runDir` that are still ours and removes the folder.
  * Safe on a run that crashed half way, or whose processes are long gone.
  */
-export async function stopCluster(runDir: string): Promise<void> {
+export async function stopCluster(runDir: string, opts: { keepLogsIn?: string } = {}): Promise<void> {
   const s = readState(runDir);
   if (s) await stopProcesses([...s.processes].reverse());
+  const logs = join(runDir, 'logs');
+  if (opts.keepLogsIn && existsSync(logs)) {
+    rmSync(opts.keepLogsIn, { recursive: true, force: true });
+    mkdirSync(join(opts.keepLogsIn, '..'), { recursive: true });
+    renameSync(logs, opts.keepLogsIn);
+  }
   rmSync(runDir, { recursive: true, force: true });
 }
 
@@ -351,6 +359,10 @@ function commands(
         // The `kubernetes` Endpoints would hold 127.0.0.1, which Endpoints validation rejects.
         'endpoint-reconciler-type': 'none',
         'allow-privileged': true,
+        // This plugin taints new nodes not-ready until the node-lifecycle controller sees them Ready; that
+        // controller also evicts pods from nodes whose heartbeats lag, which a busy 2-core test machine invites.
+        // Neither runs here: kwok's nodes are Ready from the start.
+        'disable-admission-plugins': 'TaintNodesByCondition',
         profiling: false,
       }),
     ],

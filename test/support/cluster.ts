@@ -16,6 +16,7 @@ import type { Service } from './service.ts';
 
 const runsDir = join(repoRoot, '.appstore');
 const prefix = 'test-cluster-';
+const lastLogs = join(runsDir, 'last-test-cluster-logs');
 
 /** Stops clusters of earlier test runs whose runner died without stopping them. */
 async function reapAbandoned(log: (m: string) => void): Promise<void> {
@@ -56,7 +57,9 @@ export async function startTestCluster(log: (m: string) => void): Promise<Servic
       APPSTORE_TEST_CLUSTER_DIR: runDir,
     },
     async stop() {
-      await stopCluster(runDir);
+      // The last run's logs stay for a look after a failure (CI prints where they are).
+      await stopCluster(runDir, { keepLogsIn: lastLogs });
+      log(`cluster stopped; its logs are in ${lastLogs}`);
     },
   };
 }

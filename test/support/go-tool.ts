@@ -5,9 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -78,6 +78,13 @@ export interface GoToolSet {
   tags?: string;
 }
 
+/** The file name `go build -o DIR/` gives a package's binary: its last path element, or the one before a major-version suffix (`.../server/v3` → `server`). */
+function goBinaryName(pkg: string): string {
+  const parts = pkg.split('/');
+  const last = parts[parts.length - 1] ?? pkg;
+  return /^v\d+$/.test(last) && parts.length > 1 ? parts[parts.length - 2]! : last;
+}
+
 function setCacheKey(set: GoToolSet): string {
   const dir = join(repoRoot, set.module);
   const h = createHash('sha256');
@@ -95,14 +102,29 @@ export function goToolSetDir(set: GoToolSet): string {
   return join(cacheRoot(), 'bin', `${set.name}-${setCacheKey(set)}`);
 }
 
+/** Removes `DIR.tmp-PID` folders left by builds whose process is gone. */
+function removeAbandonedBuilds(dir: string): void {
+  if (!existsSync(dirname(dir))) return;
+  for (const name of readdirSync(dirname(dir))) {
+    const m = /\.tmp-(\d+)$/.exec(name);
+    if (!m || !name.startsWith(`${basename(dir)}.tmp-`)) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch {
+      rmSync(join(dirname(dir), name), { recursive: true, force: true });
+    }
+  }
+}
+
 /** Returns binary name to path for the set, building them all first (in one `go build`) if any is missing. */
 export async function ensureGoTools(set: GoToolSet, log: (m: string) => void = () => {}): Promise<Record<string, string>> {
-  const built = Object.values(set.pkgs).map((pkg) => pkg.split('/').pop());
+  const built = Object.values(set.pkgs).map(goBinaryName);
   if (new Set(built).size !== built.length) throw new Error(`GoToolSet ${set.name}: two packages end in the same path element; go build -o DIR/ would write one file for both`);
   const dir = goToolSetDir(set);
   const paths = Object.fromEntries(Object.keys(set.pkgs).map((n) => [n, join(dir, n)]));
   if (Object.values(paths).every((p) => existsSync(p))) return paths;
   const tmp = `${dir}.tmp-${process.pid}`;
+  removeAbandonedBuilds(dir);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const args = ['build', '-trimpath', '-o', `${tmp}/`];
@@ -123,9 +145,8 @@ export async function ensureGoTools(set: GoToolSet, log: (m: string) => void = (
     const stderr = (err as { stderr?: string }).stderr ?? '';
     throw new Error(`go build in ${set.module} failed: ${stderr.trim().slice(-4000) || String(err)}`);
   }
-  // go build names each binary after its package path's last element.
   for (const [name, pkg] of Object.entries(set.pkgs)) {
-    const builtName = pkg.split('/').pop() ?? name;
+    const builtName = goBinaryName(pkg);
     if (builtName !== name) renameSync(join(tmp, builtName), join(tmp, name));
   }
   try {
