@@ -18,13 +18,13 @@ import {
   APP_INSTANCE_PLURAL,
   appInstance,
   GROUP,
-  installCrds,
   MAX_CONDITIONS,
   RUNTIME_VERSION_PLURAL,
   runtimeVersion,
   VERSION,
 } from '../src/k8s/crd/index.ts';
 import type { AppInstance, AppInstanceSpec, AppInstanceStatus, RuntimeVersion } from '../src/k8s/crd/index.ts';
+import { installCrds } from '../src/k8s/crd/install.ts';
 import { repoRoot } from './support/go-tool.ts';
 import { freshNamespace, kubeConfig, kubectl } from './support/kube.ts';
 import type { TestNamespace } from './support/kube.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { APP_NAME_PATTERN, appInstance, instanceNameProblem, SEMVER_PATTERN, UUID_PATTERN } from './appinstance.ts';
+import { APP_NAME_PATTERN, appInstance, instanceNameProblem, instanceVisibility, SEMVER_PATTERN, UUID_PATTERN } from './appinstance.ts';
 import { IMAGE_PATTERN, runtimeVersion } from './runtimeversion.ts';
 
 test('appInstance builds a manifest with apiVersion, kind, name and namespace', () => {
@@ -12,6 +12,8 @@ test('appInstance builds a manifest with apiVersion, kind, name and namespace', 
     spec,
   });
   assert.equal(runtimeVersion('rv1', { image: 'x/y:1' }).metadata.name, 'rv1');
+  assert.equal(instanceVisibility({ spec }), 'PRIVATE');
+  assert.equal(instanceVisibility({ spec: { ...spec, visibility: 'PUBLIC' } }), 'PUBLIC');
 });
 
 test('instance names must be DNS labels of at most 63 characters', () => {

@@ -7,6 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import type { V1ListMeta, V1ObjectMeta } from '@kubernetes/client-node';
 import { VISIBILITIES } from '../../lib/principal.ts';
+import type { Visibility } from '../../lib/principal.ts';
 import { ConditionsSchema } from './condition.ts';
 import { API_VERSION } from './group.ts';
 import { cel, DNS_LABEL_PATTERN, DNS_SUBDOMAIN_PATTERN, Quantity, StringEnum, Time } from './kube-schema.ts';
@@ -214,6 +215,11 @@ export interface AppInstanceList {
 /** A new AppInstance manifest (no status). */
 export function appInstance(name: string, namespace: string, spec: AppInstanceSpec, metadata: Omit<V1ObjectMeta, 'name' | 'namespace'> = {}): AppInstance {
   return { apiVersion: API_VERSION, kind: APP_INSTANCE_KIND, metadata: { ...metadata, name, namespace }, spec };
+}
+
+/** The instance's visibility; the apiserver defaults it, this covers objects built in memory. */
+export function instanceVisibility(inst: Pick<AppInstance, 'spec'>): Visibility {
+  return inst.spec.visibility ?? 'PRIVATE';
 }
 
 const DNS_LABEL = new RegExp(DNS_LABEL_PATTERN);
