@@ -333,7 +333,7 @@ const NOTHING = Symbol('nothing visible');
  * full access — own + ALL_USERS + PUBLIC; visitor — own + PUBLIC + ALL_USERS
  * apps carrying a tag whose visitor_roles share a role with the visitor.
  */
-export function visibleTo(viewer: Viewer, policy: VisibilityPolicy): SQL | undefined | typeof NOTHING {
+function visibleTo(viewer: Viewer, policy: VisibilityPolicy): SQL | undefined | typeof NOTHING {
   if (!viewer) return policy.publicAccess ? eq(apps.visibility, 'PUBLIC') : NOTHING;
   if (viewer.admin) return undefined;
   const own = eq(apps.owner, viewer.subject);
