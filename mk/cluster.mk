@@ -12,3 +12,7 @@ cluster-status: ## say whether the local control plane is running
 
 cluster-build: ## only build and cache the control-plane binaries (~/.cache/appstore/bin)
 	@node --import tsx test/cluster/main.ts build
+
+# Double-colon: other mk/*.mk files may add their own `tools::` recipes (CI runs `make tools` before the tests).
+.PHONY: tools
+tools:: cluster-build

@@ -5,10 +5,12 @@
  * (test/cluster/main.ts) and the test runner (test/support/cluster.ts).
  *
  * Everything a run owns lives in one folder (the run dir): state.json
- * (ports, pids), pki/, etcd/, logs/ and admin.kubeconfig.
+ * (ports, pids), pki/, logs/ and admin.kubeconfig; etcd's data goes to
+ * memory (/dev/shm) where there is one, so disk load from builds running
+ * beside the tests cannot stall the apiserver.
  */
 import { request } from 'node:https';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../support/ports.ts';
@@ -56,6 +58,8 @@ export interface ClusterState {
   /** Process that owns the run (the test runner); absent for `make cluster-up`, which outlives its command. */
   owner?: { pid: number; startTicks: number };
   processes: ProcessRecord[];
+  /** etcd's data folder (under /dev/shm when available), removed with the run. */
+  etcdDataDir?: string;
   ready: boolean;
 }
 
@@ -141,6 +145,7 @@ export function ownerGone(s: ClusterState): boolean {
 export async function stopCluster(runDir: string, opts: { keepLogsIn?: string } = {}): Promise<void> {
   const s = readState(runDir);
   if (s) await stopProcesses([...s.processes].reverse());
+  if (s?.etcdDataDir) rmSync(s.etcdDataDir, { recursive: true, force: true });
   const logs = join(runDir, 'logs');
   if (opts.keepLogsIn && existsSync(logs)) {
     rmSync(opts.keepLogsIn, { recursive: true, force: true });
@@ -233,12 +238,13 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     kubeconfig: kubeconfigs.admin,
     kubectl: bins.kubectl,
     processes: [],
+    etcdDataDir: existsSync('/dev/shm') ? mkdtempSync('/dev/shm/appstore-etcd-') : join(runDir, 'etcd'),
     ready: false,
   };
   if (opts.owned) state.owner = { pid: process.pid, startTicks: processStartTicks(process.pid)! };
   writeState(runDir, state);
   try {
-    for (const [name, exe, argv] of commands(runDir, bins, pki, kubeconfigs, { etcdPort, etcdPeerPort, apiPort })) {
+    for (const [name, exe, argv] of commands(runDir, state.etcdDataDir!, bins, pki, kubeconfigs, { etcdPort, etcdPeerPort, apiPort })) {
       state.processes.push(startProcess(name, exe, argv, join(runDir, 'logs')));
       writeState(runDir, state);
     }
@@ -311,6 +317,7 @@ function writeKubeconfigs(runDir: string, server: string, pki: Pki): Kubeconfigs
 
 function commands(
   runDir: string,
+  etcdDataDir: string,
   bins: ClusterBinaries,
   pki: Pki,
   kc: Kubeconfigs,
@@ -318,16 +325,18 @@ function commands(
 ): [string, string, string[]][] {
   const etcdUrl = `http://127.0.0.1:${ports.etcdPort}`;
   const peerUrl = `http://127.0.0.1:${ports.etcdPeerPort}`;
-  // kwok reads ~/.kwok/kwok.yaml unless given a config; an empty one keeps a developer's own settings out.
+  // kwok reads ~/.kwok/kwok.yaml unless given a config; ours keeps a developer's own settings out.
+  // One pod worker: kwok v0.7.0 creates its pod-IP pool lazily without a lock, so parallel workers
+  // could each make a pool and hand the first pods the same IP.
   const kwokConfig = join(runDir, 'kwok.yaml');
-  writeFileSync(kwokConfig, 'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n');
+  writeFileSync(kwokConfig, 'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions:\n  podPlayStageParallelism: 1\n');
   return [
     [
       'etcd',
       bins.etcd,
       args({
         name: 'appstore-test',
-        'data-dir': join(runDir, 'etcd'),
+        'data-dir': etcdDataDir,
         'listen-client-urls': etcdUrl,
         'advertise-client-urls': etcdUrl,
         'listen-peer-urls': peerUrl,

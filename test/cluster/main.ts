@@ -15,6 +15,7 @@ import { repoRoot } from '../support/go-tool.ts';
 import { ensureClusterBinaries } from './binaries.ts';
 import { clusterFromState, hasRun, isHealthy, readState, startCluster, stopCluster } from './control-plane.ts';
 import type { Cluster } from './control-plane.ts';
+import { isOurs } from './processes.ts';
 
 const runDir = process.env.APPSTORE_CLUSTER_DIR ?? join(repoRoot, '.appstore', 'cluster');
 const log = (m: string) => process.stderr.write(`[cluster] ${m}\n`);
@@ -53,9 +54,9 @@ async function main(cmd: string | undefined): Promise<number> {
         log(`no cluster recorded in ${runDir}`);
         return 0;
       }
-      const n = readState(runDir)?.processes.length ?? 0;
+      const live = readState(runDir)?.processes.filter(isOurs).map((p) => `${p.name} (${p.pid})`) ?? [];
       await stopCluster(runDir);
-      log(`stopped ${n} processes and removed ${runDir}`);
+      log(`stopped ${live.length ? live.join(', ') : 'nothing (no recorded process was running)'}; removed ${runDir}`);
       return 0;
     }
     case 'status': {

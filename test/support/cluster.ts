@@ -37,12 +37,18 @@ export async function startTestCluster(log: (m: string) => void): Promise<Servic
   const existing = process.env.APPSTORE_TEST_KUBECONFIG;
   if (existing) {
     if (!existsSync(existing)) throw new Error(`APPSTORE_TEST_KUBECONFIG=${existing}: no such file; point it at a kubeconfig or unset it to start a local cluster`);
-    const kubectl = process.env.APPSTORE_TEST_KUBECTL ?? 'kubectl';
     // A cluster from `make cluster-up` is ours too: recognise it by its run folder's state.
-    const local = readState(dirname(existing)) !== undefined;
+    const state = readState(dirname(existing));
+    const local = state !== undefined;
+    const kubectl = process.env.APPSTORE_TEST_KUBECTL ?? state?.kubectl ?? 'kubectl';
     log(`using the existing cluster in ${existing} (kubectl: ${kubectl})`);
     return {
-      env: { APPSTORE_TEST_KUBECONFIG: existing, APPSTORE_TEST_KUBECTL: kubectl, APPSTORE_TEST_CLUSTER: local ? 'local' : 'external' },
+      env: {
+        APPSTORE_TEST_KUBECONFIG: existing,
+        APPSTORE_TEST_KUBECTL: kubectl,
+        APPSTORE_TEST_CLUSTER: local ? 'local' : 'external',
+        ...(local ? { APPSTORE_TEST_CLUSTER_DIR: dirname(existing) } : {}),
+      },
       async stop() {},
     };
   }
