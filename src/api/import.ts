@@ -22,7 +22,10 @@ export interface ImportOutcome {
   warnings: FieldIssue[];
 }
 
-export async function importBundle(ctx: ApiContext, viewer: Viewer, body: Readable, visibility: Visibility): Promise<ImportOutcome> {
+/** Milliseconds each import phase took, for the import log line. */
+export type ImportTimings = Record<'receive' | 'inspect' | 'store' | 'insert', number>;
+
+export async function importBundle(ctx: ApiContext, viewer: Viewer, body: Readable, visibility: Visibility, timings?: Partial<ImportTimings>): Promise<ImportOutcome> {
   if (!canImportApp(viewer)) {
     throw new ForbiddenError(viewer ? 'importing apps needs the full-access role; ask an admin for it' : 'sign in to import apps');
   }
@@ -30,8 +33,16 @@ export async function importBundle(ctx: ApiContext, viewer: Viewer, body: Readab
   const staged = join(blobs.stagingDir(), `upload-${randomUUID()}.zip`);
   const stored: string[] = [];
   try {
+    let t = performance.now();
+    const lap = (phase: keyof ImportTimings) => {
+      const now = performance.now();
+      if (timings) timings[phase] = Math.round(now - t);
+      t = now;
+    };
     const { sha256, size } = await receiveToFile(body, staged, ctx.limits.maxBundleBytes);
+    lap('receive');
     const bundle = await inspectBundle(staged, ctx.limits);
+    lap('inspect');
     const m = bundle.manifest;
     // Cheap early answers before any blob is written; the insert re-checks both atomically.
     if (await apps.getByNameVersion(m.app.name, m.app.version).catch(() => null)) {
@@ -51,6 +62,7 @@ export async function importBundle(ctx: ApiContext, viewer: Viewer, body: Readab
     }
     await blobs.putFile(appBundleKey(id, bundle.format), staged);
     stored.push(appBundleKey(id, bundle.format));
+    lap('store');
     const app = await apps.create(
       {
         id,
@@ -77,6 +89,7 @@ export async function importBundle(ctx: ApiContext, viewer: Viewer, body: Readab
       },
       { appVersionLimit: viewer.admin ? undefined : config.scheduler.appVersionLimit },
     );
+    lap('insert');
     stored.length = 0;
     return { app, warnings: bundle.warnings };
   } finally {

@@ -7,7 +7,7 @@ import { ConflictError, ForbiddenError, InvalidError, NotFoundError, TooLargeErr
 import type { Viewer } from '../../lib/principal.ts';
 import type { AppRecord } from '../../repository/apps.ts';
 import type { ApiContext } from '../app.ts';
-import { importBundle } from '../import.ts';
+import { importBundle, type ImportTimings } from '../import.ts';
 import { AppListQuerySchema, IdParamSchema, ImportQuerySchema, TagRefParamSchema, UpdateAppSchema, type App } from '../schemas.ts';
 import { toApiTag } from './tags.ts';
 
@@ -78,7 +78,9 @@ export function appRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         if (!request.body || typeof (request.body as Readable).pipe !== 'function') {
           throw new InvalidError('send the bundle as the request body with Content-Type: application/zip', [{ path: 'body', message: 'a .wave/.qz zip archive is required' }]);
         }
-        const out = await importBundle(ctx, request.viewer, request.body as Readable, request.query.visibility ?? 'PRIVATE');
+        const ms: Partial<ImportTimings> = {};
+        const out = await importBundle(ctx, request.viewer, request.body as Readable, request.query.visibility ?? 'PRIVATE', ms);
+        request.log.info({ app: out.app.name, version: out.app.version, id: out.app.id, bytes: out.app.bundleSize, ms }, 'bundle imported');
         const full = await apps.get(out.app.id);
         return reply.status(201).send({ app: toApiApp(full, request.viewer), warnings: out.warnings });
       },
