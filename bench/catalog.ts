@@ -5,7 +5,12 @@
  * Target: deep page ≤ 1.2 × page 1 (admin, who sees all 100k rows).
  * Timings interleave page 1 and the deep page so machine load hits both alike.
  *
- *   node --import tsx bench/app-list-pagination.ts [pglite|postgres|both] [rows]
+ * The last line carries the worst admin ratio over the engines and the worst
+ * p99 latency of the deep page:
+ *   BENCH catalog deep_page_ratio=… p99_ms=…
+ *
+ *   make bench-catalog
+ *   node --import tsx bench/catalog.ts [pglite|postgres|both] [rows]
  */
 import { sql } from 'drizzle-orm';
 import type { Principal, Viewer } from '../src/lib/principal.ts';
@@ -48,10 +53,14 @@ async function load(d: Database): Promise<void> {
   await d.db.execute(sql`analyze`);
 }
 
-function median(xs: number[]): number {
+function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
+  return s[Math.min(s.length - 1, Math.floor(s.length * q))] ?? NaN;
 }
+const median = (xs: number[]) => quantile(xs, 0.5);
+
+/** Worst admin figures over the engines, for the BENCH line. */
+const worst = { ratio: 0, p99: 0 };
 
 async function bench(engine: string): Promise<boolean> {
   const pg = engine === 'postgres' ? await startPostgres(() => {}) : undefined;
@@ -95,8 +104,12 @@ async function bench(engine: string): Promise<boolean> {
       const ratio = median(t2) / median(t1);
       const verdict = label === 'admin' ? (ratio <= TARGET ? ' (target ≤ 1.2: ok)' : ' (target ≤ 1.2: MISSED)') : '';
       if (label === 'admin' && (page !== DEEP_PAGE || ratio > TARGET)) ok = false;
+      if (label === 'admin') {
+        worst.ratio = Math.max(worst.ratio, ratio);
+        worst.p99 = Math.max(worst.p99, quantile(t2, 0.99), quantile(t1, 0.99));
+      }
       process.stdout.write(
-        `${engine}: ${label.padEnd(12)} page 1 ${median(t1).toFixed(2)} ms, page ${page} ${median(t2).toFixed(2)} ms, ratio ${ratio.toFixed(2)}${verdict}\n`,
+        `${engine}: ${label.padEnd(12)} page 1 ${median(t1).toFixed(2)} ms, page ${page} ${median(t2).toFixed(2)} ms (p99 ${quantile(t2, 0.99).toFixed(2)} ms), ratio ${ratio.toFixed(2)}${verdict}\n`,
       );
     }
   } finally {
@@ -108,4 +121,5 @@ async function bench(engine: string): Promise<boolean> {
 
 let allOk = true;
 for (const e of engines) allOk = (await bench(e)) && allOk;
+process.stdout.write(`BENCH catalog deep_page_ratio=${worst.ratio.toFixed(2)} p99_ms=${worst.p99.toFixed(2)}\n`);
 process.exit(allOk ? 0 : 1);
