@@ -10,6 +10,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, relative } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { signLauncherToken } from '../src/auth/launcher-token.ts';
 import { buildRawZip } from '../src/bundle/raw-zip.ts';
 import type { BlobStore } from '../src/storage/blob-store.ts';
 import { makeBundle } from './support/bundles.ts';
@@ -79,6 +80,23 @@ function suite(name: string, opts: TestApiOptions) {
       assert.equal(dl.headers.get('x-bundle-sha256'), app.bundleSha256);
       assert.equal((await t.fetch('bob', `/api/v1/apps/${app.id}/bundle`)).status, 403, 'only owner/admin download bundles');
       assert.equal((await t.fetch('root', `/api/v1/apps/${app.id}/bundle`)).status, 200);
+    });
+
+    test('a launcher token downloads its own app\'s bundle and nothing else', async () => {
+      const { app } = await json(await t.importBundle('alice', await makeBundle({ name: 'ai.test.launch', version: '1.0.0' })));
+      const other = (await json(await t.fetch('alice', '/api/v1/apps?scope=mine'))).items.find((a: Json) => a.id !== app.id);
+      const token = signLauncherToken(t.launcherKey, { app: app.id, instance: 'inst-1', exp: Math.floor(Date.now() / 1000) + 60 });
+      const as = (path: string, tok = token) => fetch(t.url + path, { headers: { authorization: `Bearer ${tok}` } });
+      const ok = await as(`/api/v1/apps/${app.id}/bundle`);
+      assert.equal(ok.status, 200, 'a PRIVATE app\'s bundle, for its launcher');
+      assert.equal(Buffer.from(await ok.arrayBuffer()).length, app.bundleSize);
+      assert.equal((await as(`/api/v1/apps/${other.id}/bundle`)).status, 403, 'another app');
+      assert.equal((await as(`/api/v1/apps/${app.id}`)).status, 403, 'not the app record');
+      assert.equal((await as('/api/v1/apps')).status, 403, 'not the catalog');
+      const expired = signLauncherToken(t.launcherKey, { app: app.id, exp: Math.floor(Date.now() / 1000) - 1 });
+      assert.equal((await as(`/api/v1/apps/${app.id}/bundle`, expired)).status, 401);
+      const forged = signLauncherToken(Buffer.alloc(32), { app: app.id, exp: Math.floor(Date.now() / 1000) + 60 });
+      assert.equal((await as(`/api/v1/apps/${app.id}/bundle`, forged)).status, 401);
     });
 
     test('a second import of the same name and version is refused and stores nothing', async () => {

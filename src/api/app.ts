@@ -15,8 +15,10 @@ import type { Viewer } from '../lib/principal.ts';
 import type { AppRepository } from '../repository/apps.ts';
 import type { TagRepository } from '../repository/tags.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
+import { isLauncherToken } from '../auth/launcher-token.ts';
+import { ForbiddenError } from '../lib/errors.ts';
 import { errorHandler } from './errors.ts';
-import { appRoutes } from './routes/apps.ts';
+import { appRoutes, BUNDLE_ROUTE } from './routes/apps.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { tagRoutes } from './routes/tags.ts';
 import { AppListSchema, AppSchema, ErrorSchema, ImportResultSchema, MeSchema, TagSchema } from './schemas.ts';
@@ -35,6 +37,8 @@ export interface ApiDeps {
   blobs: BlobStore;
   authenticate: Authenticator;
   instances: InstanceCounter;
+  /** Key that signs launcher tokens (a server secret shared by every replica). */
+  launcherKey: Buffer;
   /** A pino logger; none (silent) in tests. */
   logger?: FastifyBaseLogger;
 }
@@ -49,6 +53,8 @@ export interface ApiContext {
 declare module 'fastify' {
   interface FastifyRequest {
     viewer: Viewer;
+    /** A launcher token presented instead of a user's credentials (bundle downloads only). */
+    launcherToken?: string;
   }
 }
 
@@ -77,7 +83,16 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
 
   app.setErrorHandler(errorHandler);
   app.decorateRequest('viewer', null);
+  app.decorateRequest('launcherToken', undefined);
   app.addHook('onRequest', async (request) => {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (bearer && isLauncherToken(bearer)) {
+      // A launcher token is no user: it opens one route, checked there against its app.
+      if (request.routeOptions.url !== BUNDLE_ROUTE) throw new ForbiddenError('a launcher token can only download the bundle of its app');
+      request.launcherToken = bearer;
+      request.viewer = null;
+      return;
+    }
     request.viewer = deps.authenticate(request.headers.authorization);
   });
 

@@ -100,3 +100,13 @@ export const appTags = pgTable(
   },
   (t) => [primaryKey({ columns: [t.appId, t.tagId] }), index('app_tags_tag_id_idx').on(t.tagId)],
 );
+
+/**
+ * Secrets the server generates for itself (e.g. the key that signs launcher
+ * tokens), kept in the database so every replica shares them.
+ */
+export const serverSecrets = pgTable('server_secrets', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: timestampColumn('created_at'),
+});

@@ -11,8 +11,12 @@ import { assertLocalModeSafe, createAuthenticator } from '../auth/authenticate.t
 import type { Config } from '../config/config.ts';
 import { openDatabase, type Database } from '../repository/db.ts';
 import { AppRepository } from '../repository/apps.ts';
+import { serverSecret } from '../repository/secrets.ts';
 import { TagRepository } from '../repository/tags.ts';
 import { createBlobStore } from '../storage/blob-store.ts';
+
+/** Name of the server secret that signs launcher tokens. */
+export const LAUNCHER_KEY_SECRET = 'launcher-token-key';
 
 export interface RunningServer {
   api: Api;
@@ -59,6 +63,7 @@ export async function startServer(config: Config, warnings: string[] = []): Prom
     blobs,
     authenticate: createAuthenticator(config.auth),
     instances: noInstances,
+    launcherKey: await serverSecret(db, LAUNCHER_KEY_SECRET),
     logger,
   });
   const { host, port } = config.server.listen;

@@ -13,6 +13,7 @@ import type { Config } from '../../src/config/config.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { AppRepository } from '../../src/repository/apps.ts';
 import { openDatabase, type Database } from '../../src/repository/db.ts';
+import { serverSecret } from '../../src/repository/secrets.ts';
 import { TagRepository } from '../../src/repository/tags.ts';
 import { createBlobStore, type BlobStore } from '../../src/storage/blob-store.ts';
 import { createTestDatabase } from './pg-database.ts';
@@ -43,6 +44,7 @@ export interface TestApi {
   config: Config;
   db: Database;
   blobs: BlobStore;
+  launcherKey: Buffer;
   /** Sends a request as `user`. */
   fetch(user: UserName, path: string, init?: RequestInit): Promise<Response>;
   /** Imports a bundle file as `user`. */
@@ -84,6 +86,7 @@ export async function startTestApi(opts: TestApiOptions): Promise<TestApi> {
       : { kind: 's3', endpoint: s.s3Endpoint, region: s.s3Region, bucket: s.s3Bucket, accessKeyId: s.s3AccessKeyID, secretAccessKey: s.s3SecretAccessKey, forcePathStyle: true, createBucket: true, prefix: '' },
   );
   const blobs = opts.wrapBlobs ? opts.wrapBlobs(real) : real;
+  const launcherKey = await serverSecret(db, 'launcher-token-key');
   const api = await buildApi({
     config,
     apps: new AppRepository(db),
@@ -91,6 +94,7 @@ export async function startTestApi(opts: TestApiOptions): Promise<TestApi> {
     blobs,
     authenticate: createAuthenticator(config.auth),
     instances: opts.instances ?? noInstances,
+    launcherKey,
   });
   await api.listen({ host: '127.0.0.1', port: 0 });
   const addr = api.server.address();
@@ -106,6 +110,7 @@ export async function startTestApi(opts: TestApiOptions): Promise<TestApi> {
     config,
     db,
     blobs,
+    launcherKey,
     fetch: fetchAs,
     importBundle: (user, file, visibility) =>
       fetchAs(user, `/api/v1/apps${visibility ? `?visibility=${visibility}` : ''}`, { method: 'POST', body: file, headers: { 'content-type': 'application/zip' } }),

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
 import { canDownloadBundle, canManageApp, canSeeApp, canManageTag, type AppFacts } from '../../auth/policy.ts';
+import { verifyLauncherToken } from '../../auth/launcher-token.ts';
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError, TooLargeError } from '../../lib/errors.ts';
 import type { Viewer } from '../../lib/principal.ts';
 import type { AppRecord } from '../../repository/apps.ts';
@@ -10,6 +11,9 @@ import type { ApiContext } from '../app.ts';
 import { importBundle, type ImportTimings } from '../import.ts';
 import { AppListQuerySchema, IdParamSchema, ImportQuerySchema, TagRefParamSchema, UpdateAppSchema, type App } from '../schemas.ts';
 import { toApiTag } from './tags.ts';
+
+/** Full URL pattern of the bundle download, the one route launcher tokens open. */
+export const BUNDLE_ROUTE = '/api/v1/apps/:id/bundle';
 
 const BUNDLE_TYPES = ['application/zip', 'application/octet-stream', 'application/x-zip-compressed', 'application/x-wave'];
 
@@ -127,9 +131,16 @@ export function appRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       return reply.status(204).send(null);
     });
 
-    app.get('/apps/:id/bundle', { schema: { tags: ['apps'], summary: 'Download the bundle', params: IdParamSchema } }, async (request, reply) => {
-      const a = await visibleApp(ctx, request.viewer, request.params.id);
-      if (!canDownloadBundle(request.viewer, appFacts(a))) throw new ForbiddenError('only the owner or an admin can download the bundle');
+    app.get('/apps/:id/bundle', { schema: { tags: ['apps'], summary: "Download the bundle (owner, admin, or a launcher token for this app)", params: IdParamSchema } }, async (request, reply) => {
+      let a: AppRecord;
+      if (request.launcherToken) {
+        a = await apps.get(request.params.id);
+        const claims = verifyLauncherToken(ctx.deps.launcherKey, request.launcherToken, a.id);
+        request.log.info({ app: a.id, instance: claims.instance }, 'bundle download by launcher');
+      } else {
+        a = await visibleApp(ctx, request.viewer, request.params.id);
+        if (!canDownloadBundle(request.viewer, appFacts(a))) throw new ForbiddenError('only the owner or an admin can download the bundle');
+      }
       const blob = await blobs.get(a.bundleKey);
       return reply
         .header('content-type', 'application/zip')
