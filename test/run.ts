@@ -60,28 +60,27 @@ async function main(): Promise<number> {
   const wanted = new Set(files.flatMap(needs));
   const started: Service[] = [];
   const env: Record<string, string> = { ...process.env } as Record<string, string>;
-  let code = 1;
+  let result = { code: 1, pass: 0, fail: 0, skipped: 0 };
   try {
     // Order matters only for speed: the slow cluster first would block nothing else, so start in parallel.
     const services = await Promise.all([...wanted].map((n) => starters[n](log).then((s) => (started.push(s), s))));
     for (const s of services) Object.assign(env, s.env);
-    code = await runNodeTests(files, env);
+    result = await runNodeTests(files, env);
   } finally {
     await Promise.allSettled(started.map((s) => s.stop()));
   }
-  return code;
+  // Last, after the services' own messages: CI reads this line.
+  process.stdout.write(`\n${result.pass} passed, ${result.fail} failed, ${result.skipped} skipped\n`);
+  return result.code;
 }
 
-function runNodeTests(files: string[], env: Record<string, string>): Promise<number> {
+function runNodeTests(files: string[], env: Record<string, string>): Promise<{ code: number; pass: number; fail: number; skipped: number }> {
   return new Promise((resolveCode) => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${env.APPSTORE_TEST_CONCURRENCY ?? '2'}`, ...files.map((f) => relative(repoRoot, f))],
       { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    let pass = 0;
-    let fail = 0;
-    let skipped = 0;
     let tail = '';
     child.stdout.on('data', (chunk: Buffer) => {
       process.stdout.write(chunk);
@@ -89,11 +88,11 @@ function runNodeTests(files: string[], env: Record<string, string>): Promise<num
     });
     child.on('close', (code) => {
       // The spec reporter ends with "ℹ pass N", "ℹ fail N", "ℹ skipped N".
-      pass = Number(/ℹ pass (\d+)/.exec(tail)?.[1] ?? 0);
-      fail = Number(/ℹ fail (\d+)/.exec(tail)?.[1] ?? 0);
-      skipped = Number(/ℹ skipped (\d+)/.exec(tail)?.[1] ?? 0);
-      process.stdout.write(`\n${pass} passed, ${fail} failed, ${skipped} skipped\n`);
-      resolveCode(code === 0 && fail === 0 && pass > 0 ? 0 : 1);
+      const pass = Number(/ℹ pass (\d+)/.exec(tail)?.[1] ?? 0);
+      // A test process that crashed before reporting counts as a failure too.
+      const fail = Number(/ℹ fail (\d+)/.exec(tail)?.[1] ?? 0) || (code === 0 ? 0 : 1);
+      const skipped = Number(/ℹ skipped (\d+)/.exec(tail)?.[1] ?? 0);
+      resolveCode({ code: code === 0 && fail === 0 && pass > 0 ? 0 : 1, pass, fail, skipped });
     });
   });
 }
