@@ -106,17 +106,7 @@ export const NewTagSchema = Type.Object(
 );
 export type NewTag = Static<typeof NewTagSchema>;
 
-export const UpdateTagSchema = Type.Object(
-  {
-    title: Type.Optional(Type.String({ maxLength: 100 })),
-    color: Type.Optional(Type.String({ pattern: '^#[0-9a-fA-F]{6}$' })),
-    description: Type.Optional(Type.String({ maxLength: 2000 })),
-    adminRoles: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 })),
-    visitorRoles: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 })),
-    isCategory: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false, minProperties: 1 },
-);
+export const UpdateTagSchema = Type.Partial(Type.Omit(NewTagSchema, ['name']), { additionalProperties: false, minProperties: 1, description: 'Fields to change; the name never changes.' });
 export type UpdateTag = Static<typeof UpdateTagSchema>;
 
 export const MeSchema = Type.Object(

@@ -6,14 +6,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { buildApi, noInstances, type Api } from '../api/app.ts';
+import { buildApi, noInstances, type Api, type ApiDeps } from '../api/app.ts';
 import { assertLocalModeSafe, createAuthenticator } from '../auth/authenticate.ts';
 import type { Config } from '../config/config.ts';
 import { openDatabase, type Database } from '../repository/db.ts';
 import { AppRepository } from '../repository/apps.ts';
 import { serverSecret } from '../repository/secrets.ts';
 import { TagRepository } from '../repository/tags.ts';
-import { createBlobStore } from '../storage/blob-store.ts';
+import { createBlobStore, type BlobStore } from '../storage/blob-store.ts';
 
 /** Name of the server secret that signs launcher tokens. */
 export const LAUNCHER_KEY_SECRET = 'launcher-token-key';
@@ -25,7 +25,7 @@ export interface RunningServer {
 }
 
 /** Opens the stores the configuration names. */
-export async function openStores(config: Config): Promise<{ db: Database; blobs: Awaited<ReturnType<typeof createBlobStore>> }> {
+export async function openStores(config: Config): Promise<{ db: Database; blobs: BlobStore }> {
   let dataDir: string | undefined;
   if (!config.database.url) {
     dataDir = join(config.server.dataDir, 'db');
@@ -50,13 +50,9 @@ export async function openStores(config: Config): Promise<{ db: Database; blobs:
   return { db, blobs };
 }
 
-export async function startServer(config: Config, warnings: string[] = []): Promise<RunningServer> {
-  assertLocalModeSafe(config);
-  const logger = pino({ level: config.server.logLevel, base: { service: 'appstore' } });
-  for (const w of warnings) logger.warn(w);
-  if (config.auth.mode === 'local') logger.warn({ user: config.auth.localUser }, 'local sign-in: every request without credentials acts as the local admin (development use only)');
-  const { db, blobs } = await openStores(config);
-  const api = await buildApi({
+/** The API's dependencies on real stores; `extra` overrides parts (tests inject an instance counter or a logger). */
+export async function apiDeps(config: Config, db: Database, blobs: BlobStore, extra: Partial<ApiDeps> = {}): Promise<ApiDeps> {
+  return {
     config,
     apps: new AppRepository(db),
     tags: new TagRepository(db),
@@ -64,8 +60,17 @@ export async function startServer(config: Config, warnings: string[] = []): Prom
     authenticate: createAuthenticator(config.auth),
     instances: noInstances,
     launcherKey: await serverSecret(db, LAUNCHER_KEY_SECRET),
-    logger,
-  });
+    ...extra,
+  };
+}
+
+export async function startServer(config: Config, warnings: string[] = []): Promise<RunningServer> {
+  assertLocalModeSafe(config);
+  const logger = pino({ level: config.server.logLevel, base: { service: 'appstore' } });
+  for (const w of warnings) logger.warn(w);
+  if (config.auth.mode === 'local') logger.warn({ user: config.auth.localUser }, 'local sign-in: every request without credentials acts as the local admin (development use only)');
+  const { db, blobs } = await openStores(config);
+  const api = await buildApi(await apiDeps(config, db, blobs, { logger }));
   const { host, port } = config.server.listen;
   await api.listen({ host, port });
   const addr = api.server.address();

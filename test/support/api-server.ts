@@ -7,15 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApi, noInstances, type Api, type InstanceCounter } from '../../src/api/app.ts';
-import { createAuthenticator } from '../../src/auth/authenticate.ts';
+import { buildApi, type Api, type InstanceCounter } from '../../src/api/app.ts';
 import type { Config } from '../../src/config/config.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { AppRepository } from '../../src/repository/apps.ts';
-import { openDatabase, type Database } from '../../src/repository/db.ts';
-import { serverSecret } from '../../src/repository/secrets.ts';
-import { TagRepository } from '../../src/repository/tags.ts';
-import { createBlobStore, type BlobStore } from '../../src/storage/blob-store.ts';
+import type { Database } from '../../src/repository/db.ts';
+import { apiDeps, openStores } from '../../src/server/server.ts';
+import type { BlobStore } from '../../src/storage/blob-store.ts';
 import { createTestDatabase } from './pg-database.ts';
 import { serviceEnv } from './service.ts';
 
@@ -57,11 +54,10 @@ export async function startTestApi(opts: TestApiOptions): Promise<TestApi> {
   const dataDir = mkdtempSync(join(tmpdir(), 'appstore-api-'));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
   const flags: Record<string, string> = { 'Server.Listen': '127.0.0.1:0', 'Server.DataDir': dataDir, 'Auth.Mode': 'static', ...opts.flags };
-  let dbUrl: string | undefined;
   if (opts.db === 'postgres') {
     const tdb = await createTestDatabase('api');
     cleanups.push(() => tdb.drop());
-    dbUrl = tdb.url;
+    flags['Database.URL'] = tdb.url;
   }
   if (opts.store === 's3') {
     Object.assign(flags, {
@@ -78,24 +74,12 @@ export async function startTestApi(opts: TestApiOptions): Promise<TestApi> {
   const file = join(dataDir, 'appstore.toml');
   writeFileSync(file, Object.values(USERS).map((u) => `[[Auth.StaticToken]]\nToken = "${u.token}"\nSubject = "${u.subject}"\nName = "${u.name}"\nRoles = ${JSON.stringify(u.roles)}\n`).join('\n'));
   const { config } = loadConfig({ file, flags });
-  const db = await openDatabase(dbUrl ? { url: dbUrl } : {});
-  const s = config.storage;
-  const real = await createBlobStore(
-    s.kind === 'fs'
-      ? { kind: 'fs', root: s.path }
-      : { kind: 's3', endpoint: s.s3Endpoint, region: s.s3Region, bucket: s.s3Bucket, accessKeyId: s.s3AccessKeyID, secretAccessKey: s.s3SecretAccessKey, forcePathStyle: true, createBucket: true, prefix: '' },
-  );
-  const blobs = opts.wrapBlobs ? opts.wrapBlobs(real) : real;
-  const launcherKey = await serverSecret(db, 'launcher-token-key');
-  const api = await buildApi({
-    config,
-    apps: new AppRepository(db),
-    tags: new TagRepository(db),
-    blobs,
-    authenticate: createAuthenticator(config.auth),
-    instances: opts.instances ?? noInstances,
-    launcherKey,
-  });
+  const stores = await openStores(config);
+  const db = stores.db;
+  const blobs = opts.wrapBlobs ? opts.wrapBlobs(stores.blobs) : stores.blobs;
+  const deps = await apiDeps(config, db, blobs, opts.instances ? { instances: opts.instances } : {});
+  const launcherKey = deps.launcherKey;
+  const api = await buildApi(deps);
   await api.listen({ host: '127.0.0.1', port: 0 });
   const addr = api.server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
