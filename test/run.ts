@@ -59,6 +59,13 @@ async function main(): Promise<number> {
   }
   const wanted = new Set(files.flatMap(needs));
   const started: Service[] = [];
+  // Interrupted (Ctrl-C, CI timeout): stop what was started before exiting, so no server outlives the run.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`${sig}: stopping services`);
+      void Promise.allSettled(started.map((s) => s.stop())).then(() => process.exit(130));
+    });
+  }
   const env: Record<string, string> = { ...process.env } as Record<string, string>;
   let result = { code: 1, pass: 0, fail: 0, skipped: 0 };
   try {
