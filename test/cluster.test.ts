@@ -63,6 +63,18 @@ describe('test cluster', () => {
     if (local) assert.equal(versions.serverVersion.gitVersion, versions.clientVersion.gitVersion, 'built kubectl and apiserver come from one release');
   });
 
+  test('kubectl applies a manifest from stdin and reports a failing command by its exit code', async () => {
+    const manifest = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-stdin\ndata:\n  k: v\n`;
+    const applied = await kubectl(['-n', ns.name, 'apply', '-f', '-'], { input: manifest });
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(applied.stdout, /configmap\/from-stdin created/);
+    const cm = await core.readNamespacedConfigMap({ name: 'from-stdin', namespace: ns.name });
+    assert.equal(cm.data?.k, 'v');
+    const missing = await kubectl(['-n', ns.name, 'get', 'configmap', 'no-such-thing']);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /NotFound|not found/);
+  });
+
   test('kubectl get nodes lists the fake nodes with their resources and accelerator label', { skip: onlyLocal }, async () => {
     const r = await kubectl(['get', 'nodes', '-o', 'json']);
     assert.equal(r.code, 0, r.stderr);
