@@ -52,7 +52,7 @@ describe('test cluster', () => {
     await ns?.cleanup({ wait: true });
   });
 
-  test('the apiserver is ready and reports its version', async () => {
+  test('the apiserver is ready, reports its version and lists nodes', async () => {
     const ready = await kubectl(['get', '--raw', '/readyz']);
     assert.equal(ready.code, 0, ready.stderr);
     assert.equal(ready.stdout.trim(), 'ok');
@@ -61,6 +61,9 @@ describe('test cluster', () => {
     const versions = JSON.parse(v.stdout) as { clientVersion: { gitVersion: string }; serverVersion: { gitVersion: string } };
     assert.match(versions.serverVersion.gitVersion, /^v1\.\d+\.\d+/);
     if (local) assert.equal(versions.serverVersion.gitVersion, versions.clientVersion.gitVersion, 'built kubectl and apiserver come from one release');
+    const nodes = await kubectl(['get', 'nodes', '-o', 'name']);
+    assert.equal(nodes.code, 0, nodes.stderr);
+    assert.match(nodes.stdout, /^node\//m);
   });
 
   test('kubectl applies a manifest from stdin and reports a failing command by its exit code', async () => {
