@@ -94,6 +94,10 @@ export function kubectl(args: string[], opts: { input?: string; timeoutMs?: numb
       ['--kubeconfig', kubeconfigPath(), ...args],
       { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
+        if (err?.killed) {
+          reject(new Error(`kubectl ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 60_000} ms; stderr: ${stderr}`));
+          return;
+        }
         if (err && typeof err.code !== 'number') {
           reject(new Error(`could not run ${bin}: ${err.message}`));
           return;
