@@ -1,14 +1,19 @@
 /**
  * SHA-256 computed on a worker thread, so hashing a large upload overlaps
- * with reading the socket and writing the disk instead of adding to them
- * (on these 2-core machines that is the difference between an import at a
- * fifth of copy speed and one near half).
+ * with reading the socket and writing the disk instead of adding to them.
  *
- * One worker per process serves every hash job; it is unref'd, so it never
- * keeps the process alive. Callers feed batches of at least ~1 MiB: each
- * batch is copied once and its copy transferred, not cloned again.
+ * Bytes reach the worker through a small ring of slots in a
+ * SharedArrayBuffer, reused for the whole job: memory stays fixed at
+ * SLOTS × SLOT_BYTES per job, with no per-batch allocations for either
+ * thread's garbage collector to lag behind on.
+ *
+ * One worker per process serves every job. It holds the process open only
+ * while a job runs.
  */
 import { Worker } from 'node:worker_threads';
+
+const SLOTS = 4;
+const SLOT_BYTES = 1024 * 1024;
 
 // Plain CommonJS source, so the worker runs without the TypeScript loader.
 const WORKER_SOURCE = `
@@ -16,26 +21,40 @@ const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const jobs = new Map();
 parentPort.on('message', (m) => {
-  if (m.t === 'update') {
-    let h = jobs.get(m.id);
-    if (!h) jobs.set(m.id, (h = createHash('sha256')));
-    h.update(m.bytes);
-    parentPort.postMessage({ t: 'ack', id: m.id, n: m.bytes.byteLength });
+  if (m.t === 'start') {
+    jobs.set(m.id, { hash: createHash('sha256'), ring: new Uint8Array(m.ring) });
+  } else if (m.t === 'update') {
+    const job = jobs.get(m.id);
+    job.hash.update(job.ring.subarray(m.offset, m.offset + m.length));
+    parentPort.postMessage({ t: 'ack', id: m.id, slot: m.slot });
   } else if (m.t === 'digest') {
-    const h = jobs.get(m.id) || createHash('sha256');
+    const job = jobs.get(m.id);
     jobs.delete(m.id);
-    parentPort.postMessage({ t: 'digest', id: m.id, hex: h.digest('hex') });
+    parentPort.postMessage({ t: 'digest', id: m.id, hex: job.hash.digest('hex') });
   } else if (m.t === 'drop') {
     jobs.delete(m.id);
   }
 });
 `;
 
-type Msg = { t: 'ack'; id: number; n: number } | { t: 'digest'; id: number; hex: string };
+type Msg = { t: 'ack'; id: number; slot: number } | { t: 'digest'; id: number; hex: string };
 
 let worker: Worker | undefined;
 let nextId = 1;
 const listeners = new Map<number, (m: Msg) => void>();
+
+function getWorker(): Worker {
+  if (!worker) {
+    const w = new Worker(WORKER_SOURCE, { eval: true });
+    w.on('message', (m: Msg) => listeners.get(m.id)?.(m));
+    w.on('error', (err) => {
+      for (const l of listeners.values()) l({ t: 'digest', id: -1, hex: `error:${String(err)}` });
+      worker = undefined;
+    });
+    worker = w;
+  }
+  return worker;
+}
 
 /** Keeps the process alive while a job runs, and only then. */
 function track(id: number, listener: ((m: Msg) => void) | undefined): void {
@@ -45,48 +64,55 @@ function track(id: number, listener: ((m: Msg) => void) | undefined): void {
   else worker?.unref();
 }
 
-function getWorker(): Worker {
-  if (!worker) {
-    worker = new Worker(WORKER_SOURCE, { eval: true });
-    worker.on('message', (m: Msg) => listeners.get(m.id)?.(m));
-    worker.on('error', (err) => {
-      for (const l of listeners.values()) l({ t: 'digest', id: -1, hex: `error:${String(err)}` });
-      worker = undefined;
-    });
-    // After the listeners: attaching one refs the worker again.
-    worker.unref();
-  }
-  return worker;
-}
-
-/** A running SHA-256 on the worker; `update` resolves when the hasher is at most `maxBehind` bytes behind. */
+/** A running SHA-256 on the worker thread. */
 export class BackgroundHash {
   private readonly id = nextId++;
   private readonly w = getWorker();
-  private behind = 0;
-  private waiters: Array<() => void> = [];
+  private readonly ring = new SharedArrayBuffer(SLOTS * SLOT_BYTES);
+  private readonly view = new Uint8Array(this.ring);
+  private readonly free: number[] = Array.from({ length: SLOTS }, (_, i) => i);
+  private slotWaiter?: () => void;
   private digestWaiter?: (hex: string) => void;
 
-  constructor(private readonly maxBehind = 4 * 1024 * 1024) {
+  constructor() {
     track(this.id, (m) => {
       if (m.t === 'ack') {
-        this.behind -= m.n;
-        if (this.behind <= this.maxBehind) for (const w of this.waiters.splice(0)) w();
+        this.free.push(m.slot);
+        this.slotWaiter?.();
       } else {
         this.digestWaiter?.(m.hex);
       }
     });
+    this.w.postMessage({ t: 'start', id: this.id, ring: this.ring });
   }
 
-  /** Hashes `chunks` (in order); the caller may reuse them at once. */
+  private async takeSlot(): Promise<number> {
+    while (!this.free.length) await new Promise<void>((r) => (this.slotWaiter = r));
+    return this.free.shift()!;
+  }
+
+  /** Hashes `chunks` in order; the caller may reuse them as soon as this resolves. */
   async update(chunks: Buffer[]): Promise<void> {
-    const copy = Buffer.concat(chunks);
-    // A fresh allocation of this size owns its whole ArrayBuffer, so it can be transferred.
-    const transferable = copy.byteOffset === 0 && copy.buffer.byteLength === copy.length;
-    const bytes = transferable ? copy : Buffer.from(copy);
-    this.behind += bytes.length;
-    this.w.postMessage({ t: 'update', id: this.id, bytes }, [bytes.buffer as ArrayBuffer]);
-    if (this.behind > this.maxBehind) await new Promise<void>((r) => this.waiters.push(r));
+    let slot = -1;
+    let used = 0;
+    const send = () => {
+      this.w.postMessage({ t: 'update', id: this.id, slot, offset: slot * SLOT_BYTES, length: used });
+      slot = -1;
+      used = 0;
+    };
+    for (const chunk of chunks) {
+      let at = 0;
+      while (at < chunk.length) {
+        if (slot < 0) slot = await this.takeSlot();
+        const n = Math.min(chunk.length - at, SLOT_BYTES - used);
+        this.view.set(chunk.subarray(at, at + n), slot * SLOT_BYTES + used);
+        used += n;
+        at += n;
+        if (used === SLOT_BYTES) send();
+      }
+    }
+    if (slot >= 0 && used > 0) send();
+    else if (slot >= 0) this.free.push(slot);
   }
 
   /** The hex digest of everything given to update. */
@@ -105,6 +131,6 @@ export class BackgroundHash {
   drop(): void {
     track(this.id, undefined);
     this.w.postMessage({ t: 'drop', id: this.id });
-    for (const w of this.waiters.splice(0)) w();
+    this.slotWaiter?.();
   }
 }
