@@ -9,6 +9,6 @@ export interface CliContext {
   env: Record<string, string | undefined>;
   /** Where results go (one line per result, for scripts). */
   stdout: { write(text: string): unknown };
-  /** Where warnings and errors go. */
-  stderr: { write(text: string): unknown };
+  /** Where warnings, errors and progress go (progress only when it is a terminal). */
+  stderr: { write(text: string): unknown; isTTY?: boolean };
 }

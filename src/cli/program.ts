@@ -4,7 +4,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isAppError } from '../lib/errors.ts';
+import { registerAppCommands } from './commands/app.ts';
 import { registerBundleCommand } from './commands/bundle.ts';
+import { registerConfigCommands } from './commands/config.ts';
+import { registerTagCommands } from './commands/tag.ts';
 import type { CliContext } from './context.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 
@@ -14,9 +17,16 @@ export function buildProgram(ctx: CliContext): Command {
     .description('Command-line client of the app store: bundle Wave apps, publish them, run instances.')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
+    .option('--config <file>', 'config file (default: $H2O_CONFIG or ~/.config/h2o/config.toml)')
+    .option('--profile <name>', 'profile to use (default: $H2O_PROFILE or the current one)')
+    .option('--endpoint <url>', "server URL, overriding the profile's")
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride();
-  program.addHelpText('after', '\nExample:\n  $ h2o bundle --app-dir ./my-app\n');
+  program.addHelpText('after', '\nExample:\n  $ h2o bundle --app-dir ./my-app\n  $ h2o config setup --endpoint http://127.0.0.1:8080 --token $TOKEN && h2o app list -a\n');
+  registerConfigCommands(program, ctx);
+  registerAppCommands(program, ctx);
   registerBundleCommand(program, ctx);
+  registerTagCommands(program, ctx);
   return program;
 }
 

@@ -1,0 +1,158 @@
+/** `h2o app list|get|update|delete|download`: the catalog of app versions. */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { Option, type Command } from 'commander';
+import type { App, AppList } from '../../api/schemas.ts';
+import { InvalidError } from '../../lib/errors.ts';
+import { ServerError } from '../client.ts';
+import type { CliContext } from '../context.ts';
+import { appFields, appTable, outputOption, parseVisibility, print, type OutputFormat } from '../output.ts';
+import { progressReporter } from '../progress.ts';
+import { openClient } from '../session.ts';
+
+interface ListOptions {
+  all?: boolean;
+  search?: string;
+  category?: string;
+  tag?: string;
+  limit?: string;
+  pageSize: string;
+  output: OutputFormat;
+}
+
+function parseLimit(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidError('invalid limit', [{ path: '--limit', message: `"${value}" is not a whole number of at least 1` }]);
+  return n;
+}
+
+/** The file name from a Content-Disposition header, reduced to a plain name so it cannot point elsewhere. */
+function dispositionName(header: string | null): string | undefined {
+  const m = header && /filename="?([^";]+)"?/i.exec(header);
+  const name = m ? basename(m[1]!) : undefined;
+  return name && name !== '.' && name !== '..' ? name : undefined;
+}
+
+/** Adds the `app` command group to `program`. */
+export function registerAppCommands(program: Command, ctx: CliContext): void {
+  const app = program
+    .command('app')
+    .description('List, inspect, change and download apps in the catalog.')
+    .addHelpText('after', '\nExample:\n  $ h2o app list -a\n');
+
+  app
+    .command('list')
+    .description('List apps, newest first: yours, or with -a every app you may see.')
+    .option('-a, --all', 'every app you may see, not only yours')
+    .option('--search <text>', 'match title, description and keywords')
+    .option('--category <category>', 'only this category')
+    .option('--tag <tag>', 'only apps carrying this tag (name)')
+    .option('--limit <n>', 'at most n apps (default: all of them)')
+    // Apps fetched per request; hidden, it exists so paging can be exercised with few apps.
+    .addOption(new Option('--page-size <n>').default('500').hideHelp())
+    .addOption(outputOption())
+    .addHelpText('after', '\nExamples:\n  $ h2o app list\n  $ h2o app list -a --tag beta -o json\n')
+    .action(async (opts: ListOptions, cmd: Command) => {
+      const limit = parseLimit(opts.limit);
+      const pageSize = Math.min(500, parseLimit(opts.pageSize) ?? 500);
+      const client = await openClient(ctx, cmd);
+      const apps: App[] = [];
+      let cursor: string | undefined;
+      do {
+        const want = limit === undefined ? pageSize : Math.min(pageSize, limit - apps.length);
+        const page = await client.json<AppList>('GET', '/apps', {
+          query: { scope: opts.all ? 'all' : 'mine', search: opts.search, category: opts.category, tag: opts.tag, limit: want, cursor },
+        });
+        apps.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor && (limit === undefined || apps.length < limit));
+      print(ctx.stdout, opts.output, apps, () => appTable(apps));
+    });
+
+  app
+    .command('get')
+    .description('Show one app.')
+    .argument('<id>', 'app id')
+    .addOption(outputOption())
+    .addHelpText('after', '\nExamples:\n  $ h2o app get 0b0f…\n  $ h2o app get 0b0f… -o yaml\n')
+    .action(async (id: string, opts: { output: OutputFormat }, cmd: Command) => {
+      const client = await openClient(ctx, cmd);
+      const a = await client.json<App>('GET', `/apps/${encodeURIComponent(id)}`);
+      print(ctx.stdout, opts.output, a, () => appFields(a));
+    });
+
+  app
+    .command('update')
+    .description("Change an app's visibility (the only thing an app version allows to change).")
+    .argument('<id>', 'app id')
+    .requiredOption('-v, --visibility <visibility>', 'PRIVATE, ALL_USERS or PUBLIC')
+    .addOption(outputOption())
+    .addHelpText('after', '\nExample:\n  $ h2o app update 0b0f… -v PRIVATE   # de-list an old version\n')
+    .action(async (id: string, opts: { visibility: string; output: OutputFormat }, cmd: Command) => {
+      const visibility = parseVisibility(opts.visibility);
+      const client = await openClient(ctx, cmd);
+      const a = await client.json<App>('PATCH', `/apps/${encodeURIComponent(id)}`, { json: { visibility } });
+      print(ctx.stdout, opts.output, a, () => appFields(a));
+    });
+
+  app
+    .command('delete')
+    .description('Delete an app version (refused while instances of it exist).')
+    .argument('<id>', 'app id')
+    .addHelpText('after', '\nExample:\n  $ h2o app delete 0b0f…\n')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const client = await openClient(ctx, cmd);
+      await client.request('DELETE', `/apps/${encodeURIComponent(id)}`);
+      ctx.stdout.write(`app ${id} deleted\n`);
+    });
+
+  app
+    .command('download')
+    .description("Download an app's bundle (owner and admins), checking its SHA-256.")
+    .argument('<id>', 'app id')
+    .option('-o, --output <file>', 'file to write (default: <Name>.<Version>.wave in the working directory)')
+    .addHelpText('after', '\nExamples:\n  $ h2o app download 0b0f…\n  $ h2o app download 0b0f… -o peak.wave\n')
+    .action(async (id: string, opts: { output?: string }, cmd: Command) => {
+      const client = await openClient(ctx, cmd);
+      const res = await client.request('GET', `/apps/${encodeURIComponent(id)}/bundle`, { headers: { accept: 'application/zip' } });
+      const expected = res.headers.get('x-bundle-sha256');
+      const name = opts.output ?? dispositionName(res.headers.get('content-disposition')) ?? `${id}.wave`;
+      const path = resolve(ctx.cwd, name);
+      if (!res.body) throw new ServerError('the server sent no bundle body');
+      const total = Number(res.headers.get('content-length') ?? 0) || undefined;
+      const progress = progressReporter(ctx.stderr, 'downloading', total);
+      const hash = createHash('sha256');
+      const tmp = `${path}.part`;
+      try {
+        await pipeline(
+          Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
+          new Transform({
+            transform(chunk: Buffer, _enc, done) {
+              hash.update(chunk);
+              progress.add(chunk.length);
+              done(null, chunk);
+            },
+          }),
+          createWriteStream(tmp, { mode: 0o644 }),
+        );
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw new ServerError(`download of ${id} broke off: ${(err as Error).message}; try again`, { cause: err });
+      } finally {
+        progress.done();
+      }
+      const actual = hash.digest('hex');
+      if (expected && expected !== actual) {
+        await rm(tmp, { force: true });
+        throw new ServerError(`the downloaded bundle's SHA-256 is ${actual} but the server announced ${expected}; nothing was kept, try again`);
+      }
+      await rename(tmp, path);
+      ctx.stdout.write(`${path}\n`);
+    });
+}

@@ -1,0 +1,315 @@
+// Runs the real `h2o` executable (bin/h2o.mjs through node) against a real API
+// server (PGlite database, folder blob store) started here, users by static token.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
+import { chmod, cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import type { App, Tag } from '../src/api/schemas.ts';
+import { startTestApi, USERS, type TestApi } from './support/api-server.ts';
+
+const H2O = fileURLToPath(new URL('../bin/h2o.mjs', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('./fixtures/bundles/wave-app/', import.meta.url));
+
+let api: TestApi;
+let dir: string;
+let n = 0;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cli-catalog-'));
+  api = await startTestApi({ db: 'pglite', store: 'fs' });
+});
+after(async () => {
+  await api?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs h2o in `cwd` with a private HOME, so no real config is ever read. */
+function h2o(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, HOME: join(dir, 'home'), XDG_CONFIG_HOME: undefined, H2O_CONFIG: undefined, H2O_PROFILE: undefined, ...opts.env };
+    const child = spawn(process.execPath, [H2O, ...args], { cwd: opts.cwd ?? dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A config file with one profile per user of the test server (alice current). */
+async function configFor(): Promise<string> {
+  const file = join(dir, `config${n++}.toml`);
+  for (const user of ['alice', 'bob', 'vic', 'root'] as const) {
+    const r = await h2o(['--config', file, '--profile', user, '--endpoint', api.url, 'config', 'setup', '--token', USERS[user].token]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  return file;
+}
+
+async function appCopy(version?: string): Promise<string> {
+  const to = join(dir, `app${n++}`);
+  await cp(FIXTURE, to, { recursive: true });
+  if (version) {
+    const toml = join(to, 'app.toml');
+    await writeFile(toml, (await readFile(toml, 'utf8')).replace('Version = "0.1.2"', `Version = "${version}"`));
+  }
+  return to;
+}
+
+describe('h2o config', () => {
+  test('setup writes a 0600 TOML file; a second profile is added, use switches, show hides the token', async () => {
+    const file = join(dir, 'cfg', 'nested', 'config.toml');
+    const first = await h2o(['config', 'setup', '--endpoint', `${api.url}/`, '--token', USERS.alice.token], { env: { H2O_CONFIG: file } });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /profile default saved in .* \(current\)/);
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    const second = await h2o(['--config', file, 'config', 'setup', '--profile', 'staging', '--endpoint', 'http://127.0.0.1:9']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /h2o config use staging/);
+    const text = await readFile(file, 'utf8');
+    assert.match(text, /current = "default"/);
+    assert.match(text, /\[profiles\.staging\]/);
+
+    const list = await h2o(['--config', file, 'config', 'list']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^CURRENT\s+NAME\s+ENDPOINT\s+TOKEN\n\*\s+default\s+http:\/\/127\.0\.0\.1:\d+\s+set\n\s+staging\s+http:\/\/127\.0\.0\.1:9\s+none\n$/);
+
+    const show = await h2o(['--config', file, 'config', 'show', '-o', 'json']);
+    assert.equal(show.code, 0, show.stderr);
+    assert.deepEqual(JSON.parse(show.stdout), { config: file, profile: 'default', endpoint: api.url, token: 'set' });
+    assert.doesNotMatch(show.stdout, new RegExp(USERS.alice.token));
+
+    assert.equal((await h2o(['--config', file, 'config', 'use', 'staging'])).code, 0);
+    assert.match((await h2o(['--config', file, 'config', 'show'])).stdout, /Profile\s+staging/);
+    const unknown = await h2o(['--config', file, 'config', 'use', 'nope']);
+    assert.equal(unknown.code, 3);
+    assert.match(unknown.stderr, /profile "nope" is not in .*known: default, staging/);
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+  });
+
+  test('a config file others may read is refused with the chmod to run', async () => {
+    const file = await configFor();
+    await chmod(file, 0o644);
+    const r = await h2o(['--config', file, 'app', 'list']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /mode 0644.*run `chmod 600 /);
+  });
+
+  test('no profile at all says to run config setup; a bad endpoint names the flag', async () => {
+    const r = await h2o(['app', 'list']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no profile is configured.*h2o config setup --endpoint URL/);
+    const bad = await h2o(['--config', join(dir, 'bad.toml'), 'config', 'setup', '--endpoint', 'ftp://x']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--endpoint: "ftp:\/\/x" is not an http:\/\/ or https:\/\/ URL/);
+  });
+});
+
+describe('h2o against a running server', () => {
+  let cfg: string;
+  let imported: App;
+  before(async () => {
+    cfg = await configFor();
+  });
+  const as = (user: 'alice' | 'bob' | 'vic' | 'root', args: string[], cwd?: string) => h2o(['--config', cfg, '--profile', user, ...args], { cwd });
+
+  test('bundle import prints the app like the seed; app list shows it as a table and as JSON', async () => {
+    const app = await appCopy();
+    const r = await as('alice', ['bundle', 'import', '-v', 'ALL_USERS'], app);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.deepEqual(
+      lines.map((l) => l.split(/\s{3,}/)[0]),
+      ['ID', 'Title', 'Version', 'Category', 'Created At', 'Updated At', 'Owner', 'Visibility', 'Description', 'Tags'],
+    );
+    assert.match(r.stdout, /^Title\s+Peak$/m);
+    assert.match(r.stdout, /^Version\s+0\.1\.2$/m);
+    assert.match(r.stdout, /^Owner\s+alice@example\.com$/m);
+    assert.match(r.stdout, /^Visibility\s+ALL_USERS$/m);
+    assert.match(r.stdout, /^Created At\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC$/m);
+    // The bundle is written to a temporary folder, not left in the app folder.
+    assert.deepEqual((await readdir(app)).filter((f) => f.endsWith('.wave')), []);
+
+    const json = await as('alice', ['app', 'list', '-o', 'json']);
+    assert.equal(json.code, 0, json.stderr);
+    const apps = JSON.parse(json.stdout) as App[];
+    assert.equal(apps.length, 1);
+    imported = apps[0]!;
+    assert.equal(imported.name, 'ai.h2o.wave.fixture-peak');
+    assert.match(r.stdout, new RegExp(`^ID\\s+${imported.id}$`, 'm'));
+
+    const table = await as('alice', ['app', 'list']);
+    assert.equal(table.code, 0, table.stderr);
+    const [header, row, ...rest] = table.stdout.trimEnd().split('\n');
+    assert.match(header!, /^ID\s+TITLE\s+OWNER\s+CREATED\s+CATEGORY\s+VISIBILITY\s+TAGS$/);
+    assert.match(row!, new RegExp(`^${imported.id}\\s+Peak 0\\.1\\.2\\s+alice@example\\.com\\s+\\d+s\\s+Healthcare\\s+ALL_USERS$`));
+    assert.deepEqual(rest, []);
+    // Columns line up: the header's TITLE starts where the row's title does.
+    assert.equal(header!.indexOf('TITLE'), row!.indexOf('Peak'));
+
+    // bob sees it only with -a; yaml parses to the same app.
+    assert.deepEqual(JSON.parse((await as('bob', ['app', 'list', '-o', 'json'])).stdout), []);
+    const all = await as('bob', ['app', 'list', '-a', '-o', 'yaml']);
+    assert.equal(all.code, 0, all.stderr);
+    assert.deepEqual((parseYaml(all.stdout) as App[]).map((a) => a.id), [imported.id]);
+  });
+
+  test('importing the same version again exits 6 and says to bump [App] Version', async () => {
+    const r = await as('alice', ['bundle', 'import', '--app-dir', await appCopy()]);
+    assert.equal(r.code, 6);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^error: app ai\.h2o\.wave\.fixture-peak version 0\.1\.2 already exists; bump \[App\] Version in app\.toml/);
+  });
+
+  test('app list follows nextCursor across pages; --limit stops early', async () => {
+    for (const v of ['0.2.0', '0.3.0']) assert.equal((await as('bob', ['bundle', 'import', '--app-dir', await appCopy(v)])).code, 0);
+    // One app per request: three requests, all apps, newest first.
+    const paged = await as('bob', ['app', 'list', '-a', '--page-size', '1', '-o', 'json']);
+    assert.equal(paged.code, 0, paged.stderr);
+    assert.deepEqual((JSON.parse(paged.stdout) as App[]).map((a) => a.version), ['0.3.0', '0.2.0', '0.1.2']);
+    const limited = await as('bob', ['app', 'list', '-a', '--limit', '2', '--page-size', '1', '-o', 'json']);
+    assert.equal(limited.code, 0, limited.stderr);
+    assert.deepEqual((JSON.parse(limited.stdout) as App[]).map((a) => a.version), ['0.3.0', '0.2.0']);
+    const bad = await as('bob', ['app', 'list', '--limit', 'x']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--limit: "x" is not a whole number/);
+  });
+
+  test('app get and app update -v change what others see', async () => {
+    const got = await as('alice', ['app', 'get', imported.id, '-o', 'json']);
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal((JSON.parse(got.stdout) as App).visibility, 'ALL_USERS');
+    const upd = await as('alice', ['app', 'update', imported.id, '-v', 'private']);
+    assert.equal(upd.code, 0, upd.stderr);
+    assert.match(upd.stdout, /^Visibility\s+PRIVATE$/m);
+    // Now bob may not see it: 404, exit 3.
+    const hidden = await as('bob', ['app', 'get', imported.id]);
+    assert.equal(hidden.code, 3);
+    const badV = await as('alice', ['app', 'update', imported.id, '-v', 'EVERYONE']);
+    assert.equal(badV.code, 2);
+    assert.match(badV.stderr, /"EVERYONE" is not one of PRIVATE, ALL_USERS, PUBLIC/);
+  });
+
+  test('app download writes the byte-identical bundle', async () => {
+    const out = join(dir, 'downloaded.wave');
+    const r = await as('alice', ['app', 'download', imported.id, '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), out);
+    const bytes = await readFile(out);
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), imported.bundleSha256);
+    assert.equal(bytes.length, imported.bundleSize);
+    // Without -o, the server's file name in the working directory.
+    const cwd = await mkdtemp(join(dir, 'dl-'));
+    const named = await as('alice', ['app', 'download', imported.id], cwd);
+    assert.equal(named.code, 0, named.stderr);
+    assert.equal(named.stdout.trim(), join(cwd, 'ai.h2o.wave.fixture-peak.0.1.2.wave'));
+    assert.deepEqual(await readFile(named.stdout.trim()), bytes);
+  });
+
+  test('tag create (admin), assign, list, get, update, remove', async () => {
+    const created = await as('root', ['tag', 'create', 'beta', '--title', 'Beta', '--color', '#ff8800', '--admin-roles', 'editors', '-o', 'json']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.deepEqual((JSON.parse(created.stdout) as Tag).adminRoles, ['editors']);
+    const notAdmin = await as('alice', ['tag', 'create', 'other']);
+    assert.equal(notAdmin.code, 5);
+    assert.match(notAdmin.stderr, /only admins can create tags/);
+
+    const bobs = JSON.parse((await as('bob', ['app', 'list', '-o', 'json'])).stdout) as App[];
+    const assign = await as('bob', ['tag', 'assign', 'beta', bobs[0]!.id]);
+    assert.equal(assign.code, 0, assign.stderr);
+    assert.match(assign.stdout, /^Tags\s+Beta$/m);
+    const table = await as('bob', ['app', 'list']);
+    assert.match(table.stdout.split('\n')[1]!, /\s+Beta$/);
+
+    const list = await as('vic', ['tag', 'list']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^ID\s+NAME\s+TITLE\s+COLOR\s+CATEGORY\s+ADMIN ROLES\s+VISITOR ROLES\n\S+\s+beta\s+Beta\s+#ff8800\s+no\s+editors$/m);
+
+    const upd = await as('bob', ['tag', 'update', 'beta', '--visitor-roles', 'guests,beta-testers']);
+    assert.equal(upd.code, 0, upd.stderr);
+    assert.match(upd.stdout, /^Visitor Roles\s+guests,beta-testers$/m);
+    const got = await as('vic', ['tag', 'get', 'beta', '-o', 'yaml']);
+    assert.deepEqual((parseYaml(got.stdout) as Tag).visitorRoles, ['guests', 'beta-testers']);
+
+    const nothing = await as('bob', ['tag', 'update', 'beta']);
+    assert.equal(nothing.code, 2);
+    assert.match(nothing.stderr, /nothing to update/);
+
+    const remove = await as('bob', ['tag', 'remove', 'beta', bobs[0]!.id, '-o', 'json']);
+    assert.equal(remove.code, 0, remove.stderr);
+    assert.deepEqual((JSON.parse(remove.stdout) as App).tags, []);
+  });
+
+  test('forbidden exits 5 with the server message', async () => {
+    // alice lacks the tag's admin role (editors).
+    const r = await as('alice', ['tag', 'update', 'beta', '--title', 'Mine']);
+    assert.equal(r.code, 5);
+    assert.match(r.stderr, /^error: updating tag beta needs one of its admin roles: editors/);
+  });
+
+  test('an unknown id exits 3', async () => {
+    const r = await as('alice', ['app', 'get', '00000000-0000-4000-8000-000000000000']);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /^error: /);
+    assert.equal((await as('alice', ['tag', 'get', 'no-such-tag'])).code, 3);
+    assert.equal((await as('alice', ['app', 'delete', '00000000-0000-4000-8000-000000000000'])).code, 3);
+  });
+
+  test('a wrong token exits 4 and says to check the token', async () => {
+    const file = join(dir, 'wrong.toml');
+    assert.equal((await h2o(['--config', file, 'config', 'setup', '--endpoint', api.url, '--token', 'not-a-real-token'])).code, 0);
+    const r = await h2o(['--config', file, 'app', 'list']);
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /h2o config setup --token TOKEN/);
+  });
+
+  test('server errors with field issues print each issue on its own line and exit 2', async () => {
+    const r = await as('root', ['tag', 'create', 'Bad Name']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: invalid request: body\.name.*\n {2}body\.name: /);
+  });
+
+  test('a server that is down exits 1 with "cannot reach"', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const r = await as('alice', ['--endpoint', `http://127.0.0.1:${port}`, 'app', 'list']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^error: cannot reach http://127\\.0\\.0\\.1:${port}: ECONNREFUSED — is the server running\\? check \`h2o config show\``));
+  });
+
+  test('a folder without app.toml exits 2 before anything is sent', async () => {
+    const empty = await mkdtemp(join(dir, 'empty-'));
+    const r = await as('alice', ['bundle', 'import'], empty);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /has no app\.toml/);
+  });
+
+  test('app delete removes it; --help of every command shows an example', async () => {
+    const r = await as('alice', ['app', 'delete', imported.id]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await as('alice', ['app', 'get', imported.id])).code, 3);
+    for (const cmd of [['config', 'setup'], ['config', 'use'], ['config', 'list'], ['config', 'show'], ['app', 'list'], ['app', 'get'], ['app', 'update'], ['app', 'delete'], ['app', 'download'], ['bundle', 'import'], ['tag', 'list'], ['tag', 'get'], ['tag', 'assign'], ['tag', 'remove'], ['tag', 'update'], ['tag', 'create'], ['tag', 'delete']]) {
+      const h = await h2o([...cmd, '--help']);
+      assert.equal(h.code, 0, cmd.join(' '));
+      assert.match(h.stdout, new RegExp(`Usage: h2o ${cmd.join(' ')}`));
+      assert.match(h.stdout, new RegExp(`Examples?:\\n {2}\\$ h2o (--profile \\S+ )?${cmd.join(' ')}`), cmd.join(' '));
+    }
+  });
+});
