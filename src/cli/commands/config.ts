@@ -16,7 +16,7 @@ export function registerConfigCommands(program: Command, ctx: CliContext): void 
 
   config
     .command('setup')
-    .description('Create or change a profile (default "default"); the first profile becomes the current one.')
+    .description('Create or change a profile (default: the current one, else "default"); the first profile becomes the current one.')
     .option('--token <token>', 'platform token sent as the bearer token (kept in the config file, mode 0600)')
     .addHelpText(
       'after',
@@ -32,7 +32,7 @@ Examples:
       const g = globalOptions(cmd);
       const path = pathOf(cmd);
       const cfg = await readConfig(path);
-      const name = g.profile ?? 'default';
+      const name = g.profile ?? ctx.env.H2O_PROFILE ?? cfg.current ?? 'default';
       if (!PROFILE_NAME.test(name)) throw new InvalidError('invalid profile name', [{ path: '--profile', message: `"${name}" must be letters, digits, ., _ or -, starting with a letter or digit` }]);
       const previous = cfg.profiles[name];
       const endpointFlag = g.endpoint ?? previous?.endpoint;
