@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { chmod, cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { App, Tag } from '../src/api/schemas.ts';
@@ -310,6 +311,73 @@ describe('h2o against a running server', () => {
       assert.equal(h.code, 0, cmd.join(' '));
       assert.match(h.stdout, new RegExp(`Usage: h2o ${cmd.join(' ')}`));
       assert.match(h.stdout, new RegExp(`Examples?:\\n {2}\\$ h2o (--profile \\S+ )?${cmd.join(' ')}`), cmd.join(' '));
+    }
+  });
+});
+
+describe('h2o against servers that misbehave or refuse', () => {
+  let cfgOf: (url: string) => Promise<string>;
+  before(() => {
+    cfgOf = async (url) => {
+      const file = join(dir, `edge${n++}.toml`);
+      assert.equal((await h2o(['--config', file, '--endpoint', url, 'config', 'setup', '--token', USERS.alice.token])).code, 0);
+      return file;
+    };
+  });
+
+  test('a bundle over the server limit exits 2 with the server message', async () => {
+    const small = await startTestApi({ db: 'pglite', store: 'fs', flags: { 'Server.MaxUploadSize': '1Ki' } });
+    try {
+      const r = await h2o(['--config', await cfgOf(small.url), 'bundle', 'import', '--app-dir', await appCopy()]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^error: the bundle is \d+ bytes, over the 1024-byte limit \(Server\.MaxUploadSize\)/);
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('a download whose bytes do not match X-Bundle-SHA256 exits 1 and keeps nothing', async () => {
+    let corrupt = false;
+    const flaky = await startTestApi({
+      db: 'pglite',
+      store: 'fs',
+      wrapBlobs: (b) => ({
+        ...b,
+        putFile: b.putFile.bind(b),
+        putBuffer: b.putBuffer.bind(b),
+        delete: b.delete.bind(b),
+        exists: b.exists.bind(b),
+        stagingDir: b.stagingDir.bind(b),
+        close: b.close.bind(b),
+        async get(key) {
+          const o = await b.get(key);
+          if (!corrupt) return o;
+          let first = true;
+          // Same length, one byte flipped: only the checksum can tell.
+          const flip = new Transform({
+            transform(chunk: Buffer, _enc, done) {
+              if (first) chunk = Buffer.concat([Buffer.from([chunk[0]! ^ 0xff]), chunk.subarray(1)]);
+              first = false;
+              done(null, chunk);
+            },
+          });
+          return { ...o, stream: o.stream.pipe(flip) };
+        },
+      }),
+    });
+    try {
+      const cfg = await cfgOf(flaky.url);
+      const imp = await h2o(['--config', cfg, 'bundle', 'import', '--app-dir', await appCopy(), '-o', 'json']);
+      assert.equal(imp.code, 0, imp.stderr);
+      const id = (JSON.parse(imp.stdout) as App).id;
+      corrupt = true;
+      const cwd = await mkdtemp(join(dir, 'bad-dl-'));
+      const r = await h2o(['--config', cfg, 'app', 'download', id], { cwd });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^error: the downloaded bundle's SHA-256 is [0-9a-f]{64} but the server announced [0-9a-f]{64}; nothing was kept/);
+      assert.deepEqual(await readdir(cwd), []);
+    } finally {
+      await flaky.close();
     }
   });
 });
