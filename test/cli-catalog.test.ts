@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { chmod, cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,8 @@ import { startTestApi, USERS, type TestApi } from './support/api-server.ts';
 
 const H2O = fileURLToPath(new URL('../bin/h2o.mjs', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./fixtures/bundles/wave-app/', import.meta.url));
+/** util-linux script(1), to run the CLI on a pseudo-terminal. */
+const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
 
 let api: TestApi;
 let dir: string;
@@ -209,6 +212,8 @@ describe('h2o against a running server', () => {
     const r = await as('alice', ['app', 'download', imported.id, '-o', out]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), out);
+    // stderr is a pipe here, not a terminal: no progress noise.
+    assert.equal(r.stderr, '');
     const bytes = await readFile(out);
     assert.equal(createHash('sha256').update(bytes).digest('hex'), imported.bundleSha256);
     assert.equal(bytes.length, imported.bundleSize);
@@ -218,6 +223,21 @@ describe('h2o against a running server', () => {
     assert.equal(named.code, 0, named.stderr);
     assert.equal(named.stdout.trim(), join(cwd, 'ai.h2o.wave.fixture-peak.0.1.2.wave'));
     assert.deepEqual(await readFile(named.stdout.trim()), bytes);
+  });
+
+  test('on a terminal, app download shows progress on stderr', { skip: !SCRIPT && 'needs util-linux script(1) for a pseudo-terminal' }, async () => {
+    const out = join(dir, 'tty.wave');
+    const cmd = [process.execPath, H2O, '--config', cfg, '--profile', 'alice', 'app', 'download', imported.id, '-o', out].map((a) => `'${a}'`).join(' ');
+    const r = await new Promise<Result>((resolve, reject) => {
+      const child = spawn(SCRIPT!, ['-qec', cmd, '/dev/null'], { cwd: dir, env: { ...process.env, HOME: join(dir, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+    });
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /\rdownloading \d+\.\d MiB \/ \d+\.\d MiB 100%/);
+    assert.equal((await readFile(out)).length, imported.bundleSize);
   });
 
   test('tag create (admin), assign, list, get, update, remove', async () => {
