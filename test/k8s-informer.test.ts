@@ -9,15 +9,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect } from 'node:net';
-import type { Server, Socket } from 'node:net';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubernetesListObject, V1ConfigMap } from '@kubernetes/client-node';
 import { controllerOwnerKeys, Informer, LAST_APPLIED_ANNOTATION, objectKey, splitKey } from '../src/k8s/informer.ts';
 import { WorkQueue } from '../src/k8s/work-queue.ts';
 import { freshNamespace, kubeConfig } from './support/kube.ts';
 import type { TestNamespace } from './support/kube.ts';
 import { waitFor } from './support/ports.ts';
+import { TcpProxy } from './support/tcp-proxy.ts';
 
 const kc = kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -168,61 +168,3 @@ describe('keys', () => {
     assert.deepEqual(controllerOwnerKeys(cm, 'apps', 'Deployment'), []);
   });
 });
-
-/** A loopback TCP proxy to the apiserver (TLS passes through) whose connections can be cut. */
-class TcpProxy {
-  private readonly sockets = new Set<Socket>();
-  private isDown = false;
-  private readonly server: Server;
-  port = 0;
-
-  private constructor(target: URL) {
-    this.server = createServer((client) => {
-      if (this.isDown) {
-        client.destroy();
-        return;
-      }
-      const upstream = connect(Number(target.port), target.hostname);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => {});
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-  }
-
-  static async start(target: URL): Promise<TcpProxy> {
-    const proxy = new TcpProxy(target);
-    await new Promise<void>((r) => proxy.server.listen(0, '127.0.0.1', r));
-    const addr = proxy.server.address();
-    if (!addr || typeof addr === 'string') throw new Error('proxy has no port');
-    proxy.port = addr.port;
-    return proxy;
-  }
-
-  /** While down, every open connection is cut and new ones are closed at once. */
-  set down(v: boolean) {
-    this.isDown = v;
-    if (v) for (const s of this.sockets) s.destroy();
-  }
-
-  /** A copy of `kc` whose cluster is reached through this proxy (same certificate name, 127.0.0.1). */
-  kubeConfig(kc: KubeConfig): KubeConfig {
-    const out = new KubeConfig();
-    out.loadFromOptions({
-      clusters: kc.clusters.map((c) => ({ ...c, server: `https://127.0.0.1:${this.port}` })),
-      users: kc.users,
-      contexts: kc.contexts,
-      currentContext: kc.currentContext,
-    });
-    return out;
-  }
-
-  async close(): Promise<void> {
-    this.down = true;
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
