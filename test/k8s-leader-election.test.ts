@@ -20,7 +20,7 @@ const LEASE_MS = 2000;
 const RENEW_DEADLINE_MS = 1500;
 const RETRY_MS = 250;
 /** Worst case for a takeover after a crash: the survivor sees the last renewal up to one retry late, waits out the lease, then acts at its next retry. */
-const TAKEOVER_BOUND_MS = LEASE_MS + 2 * RETRY_MS + 500; // + 500 ms for API round trips on a busy test machine
+const TAKEOVER_BOUND_MS = LEASE_MS + 2 * RETRY_MS + 1000; // + 1 s for API round trips on a busy test machine
 
 const kc = kubeConfig();
 let ns: TestNamespace;
@@ -98,7 +98,7 @@ describe('LeaderElector', () => {
     assert.equal(leader.isLeader(), false);
     await waitFor('the other to lead', async () => other.isLeader(), TAKEOVER_BOUND_MS, 10);
     const took = performance.now() - t0;
-    assert.ok(took < RETRY_MS + 500, `a released Lease should be taken within one retry period, took ${Math.round(took)} ms`);
+    assert.ok(took < RETRY_MS + 1000, `a released Lease should be taken within one retry period, took ${Math.round(took)} ms`);
     assert.equal(doubleLeadership, '');
     await other.stop();
   });
@@ -134,12 +134,12 @@ describe('LeaderElector', () => {
         if (mode === 'down') proxy.down = true;
         else proxy.blackhole = true;
         const t0 = performance.now();
-        await waitFor('the cut-off leader to stop leading', async () => !cut.isLeader(), RENEW_DEADLINE_MS + 2 * RETRY_MS + 500, 10);
+        await waitFor('the cut-off leader to stop leading', async () => !cut.isLeader(), RENEW_DEADLINE_MS + 2 * RETRY_MS + 1000, 10);
         await waitFor('the other to lead', async () => other.isLeader(), TAKEOVER_BOUND_MS + 1000, 10);
         const stopped = events.find((e) => e.who === `cut-${mode}` && e.what === 'stop')!;
         const started = events.find((e) => e.who === `ok-${mode}` && e.what === 'start')!;
         assert.ok(stopped.at < started.at, 'the old leader must stop before the new one starts');
-        assert.ok(stopped.at - t0 <= RENEW_DEADLINE_MS + 2 * RETRY_MS + 500, `stopped ${Math.round(stopped.at - t0)} ms after the cut`);
+        assert.ok(stopped.at - t0 <= RENEW_DEADLINE_MS + 2 * RETRY_MS + 1000, `stopped ${Math.round(stopped.at - t0)} ms after the cut`);
         assert.equal(doubleLeadership, '');
       } finally {
         await proxy.close();

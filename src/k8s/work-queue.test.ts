@@ -76,15 +76,15 @@ describe('WorkQueue', () => {
   test('addAfter hands the key out only after the delay; the earlier of two delays wins', async () => {
     const q = new WorkQueue();
     const started = performance.now();
-    q.addAfter('k', 400);
+    q.addAfter('k', 1500);
     q.addAfter('k', 60);
-    q.addAfter('k', 300);
+    q.addAfter('k', 1200);
     assert.equal(q.length, 0);
     assert.equal(await q.get(), 'k');
     const waited = performance.now() - started;
-    assert.ok(waited >= 55 && waited < 300, `waited ${waited} ms`);
+    assert.ok(waited >= 55 && waited < 1000, `waited ${waited} ms`);
     q.done('k');
-    await sleep(450);
+    await sleep(1600);
     assert.equal(q.length, 0, 'the later delays were dropped, not queued again');
     await q.shutdown();
   });
@@ -103,7 +103,7 @@ describe('WorkQueue', () => {
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     // Delays 20, 40, 80, 160 ms: each gap at least its delay, and growing.
     [20, 40, 80, 160].forEach((d, i) => assert.ok(gaps[i]! >= d - 2, `gap ${i} was ${gaps[i]} ms, expected >= ${d}`));
-    assert.ok(gaps[3]! > gaps[0]! * 4, `gaps did not grow: ${gaps.join(', ')}`);
+    assert.ok(gaps[3]! > gaps[0]! + 100, `gaps did not grow: ${gaps.join(', ')}`);
     assert.deepEqual(errors, [1, 2, 3, 4]);
     assert.equal(metrics.retries, 4);
     assert.equal(q.numRequeues('k'), 0, 'success forgets the failures');
@@ -111,7 +111,8 @@ describe('WorkQueue', () => {
     q.addRateLimited('k');
     const t0 = performance.now();
     while (times.length < 6) await sleep(2);
-    assert.ok(performance.now() - t0 < 100, 'after forget the backoff starts again from 20 ms');
+    // Without forget this delay would be 320 ms.
+    assert.ok(performance.now() - t0 < 250, 'after forget the backoff starts again from 20 ms');
     await q.shutdown();
     await running;
   });
