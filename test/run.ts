@@ -13,11 +13,12 @@ import { join, relative, resolve } from 'node:path';
 import { repoRoot } from './support/go-tool.ts';
 import type { Service } from './support/service.ts';
 
-type ServiceName = 'postgres' | 's3' | 'cluster';
+type ServiceName = 'postgres' | 's3' | 'cluster' | 'oidc';
 const starters: Record<ServiceName, (log: (m: string) => void) => Promise<Service>> = {
   postgres: async (log) => (await import('./support/postgres.ts')).startPostgres(log),
   s3: async (log) => (await import('./support/s3.ts')).startS3(log),
   cluster: async (log) => (await import('./support/cluster.ts')).startTestCluster(log),
+  oidc: async (log) => (await import('./support/oidc.ts')).startOidc(log),
 };
 
 function log(m: string): void {

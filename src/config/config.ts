@@ -30,12 +30,22 @@ export interface Config {
   };
   bundle: { maxEntries: number; maxUncompressedSize: number; maxCompressionRatio: number; maxAssetSize: number };
   auth: {
-    mode: 'local' | 'static';
+    mode: 'local' | 'static' | 'oidc';
     localUser: string;
     forceLocalOnPublicAddress: boolean;
     publicAccess: boolean;
     adminRole: string;
     fullAccessRole: string;
+    /** OIDC provider (Mode = oidc). */
+    issuerURL: string;
+    clientID: string;
+    clientSecret: string;
+    /** Claim (dotted path) holding the roles. */
+    rolesClaim: string;
+    scopes: string[];
+    /** Browser session lifetime in seconds. */
+    sessionTTL: number;
+    cookieName: string;
     /** Static bearer tokens, `[[Auth.StaticToken]]`: for tests and scripted local use only. */
     staticTokens: Array<{ token: string; subject: string; name: string; roles: string[] }>;
   };

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidError } from '../lib/errors.ts';
-import { camel, loadConfig, parseListen } from './load.ts';
+import { camel, loadConfig, parseDuration, parseListen } from './load.ts';
 import { envName, OPTIONS } from './options.ts';
 
 function tomlFile(text: string): string {
@@ -130,5 +130,31 @@ Default = true
     assert.equal(parseListen('x:70000'), undefined);
     const err = invalid(() => loadConfig({ flags: { 'Server.Listen': 'nowhere' } }));
     assert.match(err.message, /Server\.Listen \(command line\): "nowhere" is not host:port/);
+  });
+
+  test('Auth.Mode oidc needs IssuerURL and ClientID, and reads the OIDC options', () => {
+    const err = invalid(() => loadConfig({ flags: { 'Auth.Mode': 'oidc' } }));
+    assert.match(err.message, /Auth\.IssuerURL/);
+    assert.match(err.message, /Auth\.ClientID/);
+    const { config } = loadConfig({
+      env: { H2O_CLOUD_AUTH_MODE: 'oidc', H2O_CLOUD_AUTH_ISSUER_URL: 'https://idp.example.com/realms/x', H2O_CLOUD_AUTH_CLIENT_ID: 'appstore', H2O_CLOUD_AUTH_ROLES_CLAIM: 'realm_access.roles', H2O_CLOUD_AUTH_SESSION_TTL: '1h30m' },
+    });
+    assert.equal(config.auth.mode, 'oidc');
+    assert.equal(config.auth.issuerURL, 'https://idp.example.com/realms/x');
+    assert.equal(config.auth.clientID, 'appstore');
+    assert.equal(config.auth.rolesClaim, 'realm_access.roles');
+    assert.equal(config.auth.sessionTTL, 5400);
+    assert.deepEqual(config.auth.scopes, ['openid', 'profile', 'email']);
+    assert.equal(loadConfig().config.auth.sessionTTL, 12 * 3600);
+    assert.equal(loadConfig().config.auth.cookieName, 'appstore_session');
+  });
+
+  test('durations', () => {
+    assert.equal(parseDuration('90s'), 90);
+    assert.equal(parseDuration('7d'), 7 * 86400);
+    assert.equal(parseDuration('12'), undefined);
+    assert.equal(parseDuration('1.5h'), undefined);
+    const err = invalid(() => loadConfig({ flags: { 'Auth.SessionTTL': 'soon' } }));
+    assert.match(err.message, /Auth\.SessionTTL \(command line\): must be a duration such as 90s/);
   });
 });

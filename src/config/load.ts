@@ -87,12 +87,27 @@ function convert(opt: Option, raw: unknown, fromEnv: boolean): { value?: unknown
       if (n <= 0) return { error: `must be larger than zero (got ${s})` };
       return { value: Math.floor(n) };
     }
+    case 'duration': {
+      const secs = typeof raw === 'string' ? parseDuration(raw) : undefined;
+      if (secs === undefined || secs <= 0) return { error: `must be a duration such as 90s, 30m, 12h or 7d (got ${JSON.stringify(raw)})` };
+      return { value: secs };
+    }
     case 'list': {
       if (fromEnv && typeof raw === 'string') return { value: raw.split(',').map((x) => x.trim()).filter(Boolean) };
       if (!Array.isArray(raw) || raw.some((x) => typeof x !== 'string')) return { error: 'must be a list of strings, e.g. ["a", "b"]' };
       return { value: raw };
     }
   }
+}
+
+/** Parses `90s`, `30m`, `12h`, `7d`, `1h30m` to whole seconds; undefined when it is not a duration. */
+export function parseDuration(s: string): number | undefined {
+  const t = s.trim();
+  if (!/^(\d+[smhd])+$/.test(t)) return undefined;
+  const unit: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+  let total = 0;
+  for (const m of t.matchAll(/(\d+)([smhd])/g)) total += Number(m[1]) * unit[m[2]!]!;
+  return total;
 }
 
 /** Parses `host:port` / `[::1]:port`. */
@@ -216,7 +231,7 @@ export function loadConfig(input: LoadInput = {}): LoadedConfig {
   const out: Record<string, unknown> = {};
   for (const opt of OPTIONS) {
     const name = `${opt.section}.${opt.key}`;
-    let value: unknown = opt.type.kind === 'bytes' || opt.type.kind === 'listen' ? convert(opt, opt.default, false).value : opt.default;
+    let value: unknown = opt.type.kind === 'bytes' || opt.type.kind === 'listen' || opt.type.kind === 'duration' ? convert(opt, opt.default, false).value : opt.default;
     const sources: Array<[unknown, string, boolean]> = [];
     const fromFile = getPath(doc, [...opt.section.split('.'), opt.key]);
     if (fromFile !== undefined) sources.push([fromFile, name, false]);
@@ -242,6 +257,10 @@ export function loadConfig(input: LoadInput = {}): LoadedConfig {
   for (const [res, limit, reservation] of [['Memory', lim.memoryLimit, lim.memoryReservation], ['CPU', lim.cpuLimit, lim.cpuReservation]] as const) {
     if (limit && reservation && isQuantity(limit) && isQuantity(reservation) && parseQuantity(reservation) > parseQuantity(limit))
       issues.push({ path: `Scheduler.DefaultRuntimeLimit.${res}Reservation`, message: `${reservation} exceeds ${res}Limit ${limit}; the reservation must not exceed the limit` });
+  }
+  if (config.auth.mode === 'oidc') {
+    if (!config.auth.issuerURL) issues.push({ path: 'Auth.IssuerURL', message: 'is required when Auth.Mode is "oidc": the URL of your OpenID Connect provider, e.g. https://keycloak.example.com/realms/appstore' });
+    if (!config.auth.clientID) issues.push({ path: 'Auth.ClientID', message: 'is required when Auth.Mode is "oidc": the client id registered for the app store at the provider' });
   }
   if (config.auth.mode === 'static' && config.auth.staticTokens.length === 0) issues.push({ path: 'Auth.StaticToken', message: 'Auth.Mode "static" needs at least one [[Auth.StaticToken]]' });
 

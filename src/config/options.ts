@@ -16,7 +16,9 @@ export type OptionType =
   | { kind: 'bytes' }
   | { kind: 'list' }
   | { kind: 'url' }
-  | { kind: 'listen' };
+  | { kind: 'listen' }
+  /** Duration written as `90s`, `30m`, `12h`, `7d` or combined (`1h30m`), stored as whole seconds. */
+  | { kind: 'duration' };
 
 export interface Option {
   /** TOML section path, e.g. `Scheduler.DefaultRuntimeLimit`. */
@@ -77,12 +79,19 @@ export const OPTIONS: Option[] = [
     { key: 'MaxAssetSize', type: { kind: 'bytes' }, default: '5Mi', description: 'Largest app.toml, icon, screenshot or long description.' },
   ]),
   ...section('Auth', 'H2O_CLOUD_AUTH_', [
-    { key: 'Mode', type: { kind: 'enum', values: ['local', 'static'] }, default: 'local', description: 'local: requests without credentials act as the local admin (development only, loopback only); static: only the configured static tokens (tests).' },
+    { key: 'Mode', type: { kind: 'enum', values: ['local', 'static', 'oidc'] }, default: 'local', description: 'local: requests without credentials act as the local admin (development only, loopback only); static: only the configured static tokens (tests); oidc: sign-in through an OpenID Connect provider (IssuerURL, ClientID).' },
     { key: 'LocalUser', type: str, default: 'local-admin', description: 'Name of the local user in local mode.' },
     { key: 'ForceLocalOnPublicAddress', type: bool, default: false, description: 'Allow local mode on a non-loopback listen address (dangerous: anyone who reaches the port is admin).' },
     { key: 'PublicAccess', type: bool, default: true, description: 'Allow anonymous users to see PUBLIC apps and open PUBLIC instances.' },
     { key: 'AdminRole', type: str, default: 'admin', description: 'Role that makes a user an admin.' },
     { key: 'FullAccessRole', type: str, default: 'full-access', description: 'Role that gives full access; signed-in users with neither role are visitors.' },
+    { key: 'IssuerURL', type: { kind: 'url' }, default: '', env: 'H2O_CLOUD_AUTH_ISSUER_URL', description: 'OpenID Connect issuer URL (its discovery document is <IssuerURL>/.well-known/openid-configuration); required when Mode is oidc.' },
+    { key: 'ClientID', type: str, default: '', env: 'H2O_CLOUD_AUTH_CLIENT_ID', description: 'OIDC client id of the app store server; required when Mode is oidc.' },
+    { key: 'ClientSecret', type: str, default: '', env: 'H2O_CLOUD_AUTH_CLIENT_SECRET', description: 'OIDC client secret (confidential client); empty for a public client.' },
+    { key: 'RolesClaim', type: str, default: 'roles', description: 'ID-token claim holding the user\'s roles; a dotted path reads nested claims (Keycloak: realm_access.roles). A missing claim means no roles (a visitor).' },
+    { key: 'Scopes', type: { kind: 'list' }, default: ['openid', 'profile', 'email'], description: 'Scopes requested at sign-in (openid is always added); add the provider\'s roles scope if it has one.' },
+    { key: 'SessionTTL', type: { kind: 'duration' }, default: '12h', env: 'H2O_CLOUD_AUTH_SESSION_TTL', description: 'How long a browser session lasts after sign-in (e.g. 30m, 12h, 7d).' },
+    { key: 'CookieName', type: str, default: 'appstore_session', description: 'Name of the browser session cookie.' },
   ]),
   ...section('Scheduler', 'H2O_CLOUD_SCHEDULER_', [
     { key: 'KubeConfig', type: str, default: '', description: 'Path to a Kubernetes configuration file; empty means in-cluster access.' },
