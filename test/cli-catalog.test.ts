@@ -98,6 +98,8 @@ describe('h2o config', () => {
 
     assert.equal((await h2o(['--config', file, 'config', 'use', 'staging'])).code, 0);
     assert.match((await h2o(['--config', file, 'config', 'show'])).stdout, /Profile\s+staging/);
+    const byEnv = await h2o(['--config', file, 'config', 'show', '-o', 'yaml'], { env: { H2O_PROFILE: 'default' } });
+    assert.equal((parseYaml(byEnv.stdout) as { profile: string }).profile, 'default');
     const unknown = await h2o(['--config', file, 'config', 'use', 'nope']);
     assert.equal(unknown.code, 3);
     assert.match(unknown.stderr, /profile "nope" is not in .*known: default, staging/);
@@ -254,6 +256,12 @@ describe('h2o against a running server', () => {
     assert.match(assign.stdout, /^Tags\s+Beta$/m);
     const table = await as('bob', ['app', 'list']);
     assert.match(table.stdout.split('\n')[1]!, /\s+Beta$/);
+    // Filters reach the server: only the tagged app, and search/category narrow too (bob's apps are PRIVATE, alice's too by now).
+    const tagged = JSON.parse((await as('bob', ['app', 'list', '-a', '--tag', 'beta', '-o', 'json'])).stdout) as App[];
+    assert.deepEqual(tagged.map((a) => a.id), [bobs[0]!.id]);
+    assert.deepEqual(JSON.parse((await as('bob', ['app', 'list', '-a', '--search', 'no-such-words', '-o', 'json'])).stdout), []);
+    assert.deepEqual(JSON.parse((await as('bob', ['app', 'list', '-a', '--category', 'Retail', '-o', 'json'])).stdout), []);
+    assert.equal((JSON.parse((await as('bob', ['app', 'list', '-a', '--category', 'Healthcare', '--search', 'covid', '-o', 'json'])).stdout) as App[]).length, 2);
 
     const list = await as('vic', ['tag', 'list']);
     assert.equal(list.code, 0, list.stderr);
