@@ -19,6 +19,7 @@ import { isLauncherToken } from '../auth/launcher-token.ts';
 import { ForbiddenError } from '../lib/errors.ts';
 import { errorHandler } from './errors.ts';
 import { appRoutes, BUNDLE_ROUTE } from './routes/apps.ts';
+import { authRoutes, oidcViewer, type OidcDeps } from './routes/auth.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { tagRoutes } from './routes/tags.ts';
 import { AppListSchema, AppSchema, ErrorSchema, ImportResultSchema, MeSchema, TagSchema } from './schemas.ts';
@@ -41,6 +42,8 @@ export interface ApiDeps {
   launcherKey: Buffer;
   /** A pino logger; none (silent) in tests. */
   logger?: FastifyBaseLogger;
+  /** OIDC sign-in (Auth.Mode = oidc): sessions, /auth routes, ID tokens as bearer. */
+  oidc?: OidcDeps;
 }
 
 /** Per-request context every route reads. */
@@ -93,7 +96,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
       request.viewer = null;
       return;
     }
-    request.viewer = deps.authenticate(request.headers.authorization);
+    const oidc = deps.oidc;
+    request.viewer = oidc ? await oidcViewer(request, deps.config, oidc) : deps.authenticate(request.headers.authorization);
   });
 
   const c = deps.config;
@@ -109,6 +113,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     },
   };
   await app.register(metaRoutes(ctx));
+  if (deps.oidc) await app.register(authRoutes(ctx, deps.oidc));
   await app.register(appRoutes(ctx), { prefix: '/api/v1' });
   await app.register(tagRoutes(ctx), { prefix: '/api/v1' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

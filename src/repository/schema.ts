@@ -110,3 +110,25 @@ export const serverSecrets = pgTable('server_secrets', {
   value: text('value').notNull(),
   createdAt: timestampColumn('created_at'),
 });
+
+/**
+ * Browser sign-in sessions (Auth.Mode = oidc), in the database so every
+ * replica sees them. The cookie holds a random token; only its SHA-256 is
+ * stored. The provider's tokens are stored encrypted (AES-256-GCM with a
+ * server secret): the ID token for logout, the refresh token for refresh.
+ */
+export const sessions = pgTable(
+  'sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    subject: text('subject').notNull(),
+    name: text('name').notNull(),
+    roles: text('roles').array().notNull().default(sql`'{}'::text[]`),
+    idToken: text('id_token'),
+    refreshToken: text('refresh_token'),
+    createdAt: timestampColumn('created_at'),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3, mode: 'date' }).notNull(),
+    lastSeenAt: timestampColumn('last_seen_at'),
+  },
+  (t) => [index('sessions_subject_idx').on(t.subject), index('sessions_expires_at_idx').on(t.expiresAt)],
+);

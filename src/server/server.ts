@@ -7,16 +7,22 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { buildApi, noInstances, type Api, type ApiDeps } from '../api/app.ts';
+import type { OidcDeps } from '../api/routes/auth.ts';
 import { assertLocalModeSafe, createAuthenticator } from '../auth/authenticate.ts';
+import { OidcClient, oidcSettings } from '../auth/oidc.ts';
 import type { Config } from '../config/config.ts';
 import { openDatabase, type Database } from '../repository/db.ts';
 import { AppRepository } from '../repository/apps.ts';
 import { serverSecret } from '../repository/secrets.ts';
+import { SessionStore } from '../repository/sessions.ts';
 import { TagRepository } from '../repository/tags.ts';
+import { InvalidError } from '../lib/errors.ts';
 import { createBlobStore, type BlobStore } from '../storage/blob-store.ts';
 
 /** Name of the server secret that signs launcher tokens. */
 export const LAUNCHER_KEY_SECRET = 'launcher-token-key';
+/** Name of the server secret that seals sessions' provider tokens and the sign-in cookie. */
+export const SESSION_KEY_SECRET = 'session-key';
 
 export interface RunningServer {
   api: Api;
@@ -50,6 +56,20 @@ export async function openStores(config: Config): Promise<{ db: Database; blobs:
   return { db, blobs };
 }
 
+/** OIDC sign-in: the provider's discovery document, the session store and the key sealing the sign-in cookie. */
+async function oidcDeps(config: Config, db: Database): Promise<OidcDeps> {
+  let client: OidcClient;
+  try {
+    client = await OidcClient.discover(oidcSettings(config.auth));
+  } catch (err) {
+    throw new InvalidError('OIDC sign-in cannot start', [
+      { path: 'Auth.IssuerURL', message: `discovery at ${config.auth.issuerURL}/.well-known/openid-configuration failed (${err instanceof Error ? err.message : String(err)}); check the URL and that the provider is reachable` },
+    ]);
+  }
+  const key = await serverSecret(db, SESSION_KEY_SECRET);
+  return { client, sessions: new SessionStore(db, key), key };
+}
+
 /** The API's dependencies on real stores; `extra` overrides parts (tests inject an instance counter or a logger). */
 export async function apiDeps(config: Config, db: Database, blobs: BlobStore, extra: Partial<ApiDeps> = {}): Promise<ApiDeps> {
   return {
@@ -60,6 +80,7 @@ export async function apiDeps(config: Config, db: Database, blobs: BlobStore, ex
     authenticate: createAuthenticator(config.auth),
     instances: noInstances,
     launcherKey: await serverSecret(db, LAUNCHER_KEY_SECRET),
+    ...(config.auth.mode === 'oidc' ? { oidc: await oidcDeps(config, db) } : {}),
     ...extra,
   };
 }
