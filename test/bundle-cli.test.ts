@@ -1,13 +1,13 @@
 // Runs the real `h2o` executable (bin/h2o.mjs through node) against app folders on disk.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspectBundle } from '../src/bundle/inspect.ts';
 import { DEFAULT_BUNDLE_LIMITS } from '../src/bundle/limits.ts';
+import { runNode, type ProcessResult } from './support/process.ts';
 
 const H2O = fileURLToPath(new URL('../bin/h2o.mjs', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./fixtures/bundles/wave-app/', import.meta.url));
@@ -21,22 +21,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function h2o(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [H2O, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function h2o(args: string[], cwd: string, env: Record<string, string> = {}): Promise<ProcessResult> {
+  return runNode(H2O, args, { cwd, env });
 }
 
 async function appCopy(): Promise<string> {

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { App, Tag } from '../src/api/schemas.ts';
 import { startTestApi, USERS, type TestApi } from './support/api-server.ts';
+import { runNode, type ProcessResult } from './support/process.ts';
 
 const H2O = fileURLToPath(new URL('../bin/h2o.mjs', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./fixtures/bundles/wave-app/', import.meta.url));
@@ -33,24 +34,9 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs h2o in `cwd` with a private HOME, so no real config is ever read. */
-function h2o(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, HOME: join(dir, 'home'), XDG_CONFIG_HOME: undefined, H2O_CONFIG: undefined, H2O_PROFILE: undefined, ...opts.env };
-    const child = spawn(process.execPath, [H2O, ...args], { cwd: opts.cwd ?? dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function h2o(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<ProcessResult> {
+  return runNode(H2O, args, { cwd: opts.cwd ?? dir, env: { HOME: join(dir, 'home'), XDG_CONFIG_HOME: undefined, H2O_CONFIG: undefined, H2O_PROFILE: undefined, ...opts.env } });
 }
 
 /** A config file with one profile per user of the test server (alice current). */
@@ -230,7 +216,7 @@ describe('h2o against a running server', () => {
   test('on a terminal, app download shows progress on stderr', { skip: !SCRIPT && 'needs util-linux script(1) for a pseudo-terminal' }, async () => {
     const out = join(dir, 'tty.wave');
     const cmd = [process.execPath, H2O, '--config', cfg, '--profile', 'alice', 'app', 'download', imported.id, '-o', out].map((a) => `'${a}'`).join(' ');
-    const r = await new Promise<Result>((resolve, reject) => {
+    const r = await new Promise<ProcessResult>((resolve, reject) => {
       const child = spawn(SCRIPT!, ['-qec', cmd, '/dev/null'], { cwd: dir, env: { ...process.env, HOME: join(dir, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

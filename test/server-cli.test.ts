@@ -12,18 +12,12 @@ import { join } from 'node:path';
 import { OPTIONS } from '../src/config/options.ts';
 import { repoRoot } from './support/go-tool.ts';
 import { freePort, waitFor } from './support/ports.ts';
+import { runNode, type ProcessResult } from './support/process.ts';
 
 const bin = join(repoRoot, 'bin', 'appstore.mjs');
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: string[], env: Record<string, string> = {}): Promise<ProcessResult> {
+  return runNode(bin, args, { env });
 }
 
 test('appstore server --help lists every option with its environment variable', async () => {
