@@ -9,7 +9,7 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { OidcClient, type OidcSettings } from '../src/auth/oidc.ts';
 import { UnauthorizedError } from '../src/lib/errors.ts';
-import { providerSignIn, USERS } from './support/oidc.ts';
+import { providerDeviceSignIn, providerSignIn, USERS } from './support/oidc.ts';
 import { serviceEnv } from './support/service.ts';
 
 const issuer = serviceEnv('APPSTORE_TEST_OIDC_ISSUER', 'the OIDC provider');
@@ -144,5 +144,24 @@ describe('OIDC client against a real provider', () => {
   test('a provider whose discovery document names another issuer is refused', async () => {
     const elsewhere = issuer.replace('127.0.0.1', 'localhost');
     await assert.rejects(OidcClient.discover({ ...settings, issuerURL: elsewhere }), /issuer/);
+  });
+
+  test('the CLI signs in with the device grant: a code entered on another device', async () => {
+    const cli = await OidcClient.discover({ ...settings, clientID: serviceEnv('APPSTORE_TEST_OIDC_CLI_CLIENT_ID', 'the OIDC provider'), clientSecret: '' });
+    assert.equal(cli.supportsDeviceLogin, true);
+    const d = await cli.startDeviceLogin();
+    assert.ok(d.userCode);
+    assert.ok(d.verificationUri.startsWith(`${issuer}/device`));
+    const [login] = await Promise.all([cli.finishDeviceLogin(d), providerDeviceSignIn(d.verificationUri, d.userCode, 'bob', USERS.bob!.password)]);
+    assert.deepEqual(login.principal, { subject: 'bob', name: 'Bob Visitor', roles: ['guests'], admin: false, fullAccess: false });
+    assert.ok(login.tokens.refreshToken, 'the CLI can refresh without signing in again');
+    const refreshed = await cli.refresh(login.tokens.refreshToken!, login.tokens.idToken);
+    assert.equal(refreshed.principal.subject, 'bob');
+  });
+
+  test('a device sign-in with a wrong code is not approved', async () => {
+    const cli = await OidcClient.discover({ ...settings, clientID: serviceEnv('APPSTORE_TEST_OIDC_CLI_CLIENT_ID', 'the OIDC provider'), clientSecret: '' });
+    const d = await cli.startDeviceLogin();
+    await assert.rejects(providerDeviceSignIn(d.verificationUri, 'WRONGCODE', 'bob', USERS.bob!.password), /invalid code/);
   });
 });

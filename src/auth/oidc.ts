@@ -43,6 +43,18 @@ export interface OidcTokens {
   expiresAt?: number;
 }
 
+/** A device sign-in in progress: show `userCode` and `verificationUri` to the user. */
+export interface DeviceLogin {
+  userCode: string;
+  verificationUri: string;
+  /** The URI with the code filled in, when the provider gives one. */
+  verificationUriComplete?: string;
+  /** Seconds until the code expires. */
+  expiresIn: number;
+  /** The provider's answer, needed to poll. */
+  response: oidc.DeviceAuthorizationResponse;
+}
+
 export interface OidcLogin {
   tokens: OidcTokens;
   /** The validated ID token's claims. */
@@ -169,6 +181,41 @@ export class OidcClient {
     if (!claims) throw new UnauthorizedError('the identity provider returned no ID token');
     const c = claims as unknown as Record<string, unknown>;
     return { tokens: tokensOf(r), claims: c, principal: principalFromClaims(c, this.settings) };
+  }
+
+  /**
+   * Begins a device sign-in (OAuth device authorization grant, for a CLI
+   * without a browser): the code to show and where to enter it. Throws when
+   * the provider has no device_authorization_endpoint.
+   */
+  async startDeviceLogin(): Promise<DeviceLogin> {
+    if (!this.supportsDeviceLogin) throw new UnauthorizedError(`${this.issuer} does not offer the device authorization grant; sign in with the browser flow`);
+    const scope = [...new Set(['openid', ...this.settings.scopes])].join(' ');
+    const r = await oidc.initiateDeviceAuthorization(this.config, { scope }).catch((err: unknown) => {
+      throw unauthorized('starting the device sign-in failed', err);
+    });
+    return {
+      userCode: r.user_code,
+      verificationUri: r.verification_uri,
+      ...(r.verification_uri_complete ? { verificationUriComplete: r.verification_uri_complete } : {}),
+      expiresIn: r.expires_in,
+      response: r,
+    };
+  }
+
+  /** Whether the provider offers the device authorization grant. */
+  get supportsDeviceLogin(): boolean {
+    return typeof this.config.serverMetadata().device_authorization_endpoint === 'string';
+  }
+
+  /** Polls until the user approved (or denied, or the code expired) the device sign-in; validates the ID token. */
+  async finishDeviceLogin(d: DeviceLogin, signal?: AbortSignal): Promise<OidcLogin> {
+    const r = await oidc.pollDeviceAuthorizationGrant(this.config, d.response, undefined, signal ? { signal } : undefined).catch((err: unknown) => {
+      throw unauthorized('the device sign-in failed', err);
+    });
+    const claims = r.claims() as unknown as Record<string, unknown> | undefined;
+    if (!claims) throw new UnauthorizedError('the identity provider returned no ID token');
+    return { tokens: tokensOf(r), claims, principal: principalFromClaims(claims, this.settings) };
   }
 
   /** Uses a refresh token; the result keeps the old ID token when the provider sends no new one. */

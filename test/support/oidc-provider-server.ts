@@ -19,7 +19,11 @@ import { CLI_CLIENT_ID, SERVER_CLIENT_ID, USERS } from './oidc.ts';
 
 function html(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(`<!doctype html><html><body>${body}</body></html>`);
+  res.end(page(body));
+}
+
+function page(body: string): string {
+  return `<!doctype html><html><body>${body}</body></html>`;
 }
 
 function escape(s: string): string {
@@ -79,8 +83,14 @@ async function main(): Promise<void> {
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
-      deviceFlow: { enabled: true },
-      rpInitiatedLogout: { enabled: true, logoutSource: (ctx, form) => void (ctx.body = `<!doctype html><html><body>${form}<script>document.forms[0].submit()</script></body></html>`) },
+      deviceFlow: {
+        enabled: true,
+        // Bare pages around the provider's own forms (which carry the xsrf token), easy for tests to submit.
+        userCodeInputSource: (ctx, form, _out, err) => void (ctx.body = page(`<h1>Enter the code</h1>${err ? '<p class="error">invalid code</p>' : ''}${form}`)),
+        userCodeConfirmSource: (ctx, form, _client, _info, userCode) => void (ctx.body = page(`<h1>Confirm ${escape(userCode)}</h1>${form}`)),
+        successSource: (ctx) => void (ctx.body = page('<h1>device-sign-in-done</h1>')),
+      },
+      rpInitiatedLogout: { enabled: true, logoutSource: (ctx, form) => void (ctx.body = page(`${form}<script>document.forms[0].submit()</script>`)) },
       revocation: { enabled: true },
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },

@@ -136,3 +136,55 @@ export async function providerSignIn(authorizationUrl: string, username: string,
   }
   throw new Error(`sign-in as ${username}: too many redirects`);
 }
+
+function hidden(html: string, name: string): string | undefined {
+  return new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
+}
+
+/**
+ * Approves a device sign-in (the CLI's device grant) the way a person on
+ * another device would: opens `verificationUri`, enters `userCode`, signs in
+ * as `username` and confirms. Resolves when the provider shows its success page.
+ */
+export async function providerDeviceSignIn(verificationUri: string, userCode: string, username: string, password: string): Promise<void> {
+  const jar = new CookieJar();
+  let url = verificationUri;
+  let form: Record<string, string> | undefined;
+  for (let hop = 0; hop < 20; hop++) {
+    const res = await fetch(url, {
+      method: form ? 'POST' : 'GET',
+      redirect: 'manual',
+      headers: { cookie: jar.header(), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+    });
+    jar.store(res);
+    const location = res.headers.get('location');
+    const posted = form !== undefined;
+    form = undefined;
+    if (res.status >= 300 && res.status < 400 && location) {
+      url = new URL(location, url).href;
+      continue;
+    }
+    const text = await res.text();
+    const action = (id: string) => new RegExp(`<form id="${id}"[^>]*action="([^"]+)"`).exec(text)?.[1];
+    if (res.status === 200 && text.includes('device-sign-in-done')) return;
+    if (res.status === 200 && action('op.deviceInputForm') && !text.includes('invalid code')) {
+      url = new URL(action('op.deviceInputForm')!, url).href;
+      form = { xsrf: hidden(text, 'xsrf') ?? '', user_code: userCode };
+      continue;
+    }
+    if (res.status === 200 && action('op.deviceConfirmForm')) {
+      url = new URL(action('op.deviceConfirmForm')!, url).href;
+      form = { xsrf: hidden(text, 'xsrf') ?? '', user_code: hidden(text, 'user_code') ?? userCode, confirm: 'yes' };
+      continue;
+    }
+    const login = /<form method="post" action="([^"]+\/login)"/.exec(text)?.[1];
+    if (res.status === 200 && login && !(posted && text.includes('wrong username'))) {
+      url = new URL(login, url).href;
+      form = { username, password };
+      continue;
+    }
+    throw new Error(`device sign-in as ${username} stopped at ${url}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+  }
+  throw new Error(`device sign-in as ${username}: too many steps`);
+}
