@@ -14,7 +14,7 @@ import { OidcClient } from '../src/auth/oidc.ts';
 import { loadConfig } from '../src/config/load.ts';
 import type { Database } from '../src/repository/db.ts';
 import { apiDeps, openStores } from '../src/server/server.ts';
-import { CookieJar, providerSignIn, USERS } from './support/oidc.ts';
+import { CookieJar, providerDeviceSignIn, providerSignIn, USERS } from './support/oidc.ts';
 import { freePort } from './support/ports.ts';
 import { serviceEnv } from './support/service.ts';
 
@@ -171,5 +171,18 @@ describe('browser sign-in with OIDC', () => {
     assert.equal(r2.status, 401);
     assert.match(await r2.text(), /aud/);
     assert.equal((await fetch(`${url}/api/v1/me`, { headers: { authorization: 'Bearer not-a-token' } })).status, 401);
+  });
+
+  test('with Auth.CLIClientID set, the CLI\'s ID tokens (device sign-in) are accepted', async () => {
+    deps.config.auth.cliClientID = cliClientID;
+    try {
+      const cli = await OidcClient.discover({ issuerURL: issuer, clientID: cliClientID, clientSecret: '', scopes: ['roles'], rolesClaim: 'roles', adminRole: 'admin', fullAccessRole: 'full-access' });
+      const d = await cli.startDeviceLogin();
+      const [login] = await Promise.all([cli.finishDeviceLogin(d), providerDeviceSignIn(d.verificationUri, d.userCode, 'bob', USERS.bob!.password)]);
+      const bob = await me({ authorization: `Bearer ${login.tokens.idToken}` });
+      assert.deepEqual([bob.subject, bob.roles, bob.visitor], ['bob', ['guests'], true]);
+    } finally {
+      deps.config.auth.cliClientID = '';
+    }
   });
 });

@@ -39,6 +39,8 @@ export interface Config {
     /** OIDC provider (Mode = oidc). */
     issuerURL: string;
     clientID: string;
+    /** OIDC client id of the CLI, whose ID tokens are accepted as bearer tokens too. */
+    cliClientID: string;
     clientSecret: string;
     /** Claim (dotted path) holding the roles. */
     rolesClaim: string;

@@ -87,6 +87,7 @@ export const OPTIONS: Option[] = [
     { key: 'FullAccessRole', type: str, default: 'full-access', description: 'Role that gives full access; signed-in users with neither role are visitors.' },
     { key: 'IssuerURL', type: { kind: 'url' }, default: '', env: 'H2O_CLOUD_AUTH_ISSUER_URL', description: 'OpenID Connect issuer URL (its discovery document is <IssuerURL>/.well-known/openid-configuration); required when Mode is oidc.' },
     { key: 'ClientID', type: str, default: '', env: 'H2O_CLOUD_AUTH_CLIENT_ID', description: 'OIDC client id of the app store server; required when Mode is oidc.' },
+    { key: 'CLIClientID', type: str, default: '', description: 'OIDC client id of the h2o CLI (a public client, device grant); ID tokens issued to it are accepted as bearer tokens too. Empty: only ClientID\'s.' },
     { key: 'ClientSecret', type: str, default: '', env: 'H2O_CLOUD_AUTH_CLIENT_SECRET', description: 'OIDC client secret (confidential client); empty for a public client.' },
     { key: 'RolesClaim', type: str, default: 'roles', description: 'ID-token claim holding the user\'s roles; a dotted path reads nested claims (Keycloak: realm_access.roles). A missing claim means no roles (a visitor).' },
     { key: 'Scopes', type: { kind: 'list' }, default: ['openid', 'profile', 'email'], description: 'Scopes requested at sign-in (openid is always added); add the provider\'s roles scope if it has one.' },

@@ -63,7 +63,8 @@ export async function oidcViewer(request: FastifyRequest, config: Config, oidc: 
   if (authorization) {
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
     if (!bearer) throw new UnauthorizedError('the Authorization header must be "Bearer <token>"');
-    return (await oidc.client.verifyIdToken(bearer)).principal;
+    const audiences = [config.auth.clientID, ...(config.auth.cliClientID ? [config.auth.cliClientID] : [])];
+    return (await oidc.client.verifyIdToken(bearer, audiences)).principal;
   }
   const token = readCookies(request.headers.cookie).get(config.auth.cookieName);
   if (!token) return null;
