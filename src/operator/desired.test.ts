@@ -92,6 +92,15 @@ describe('desiredChildren invariants', () => {
     assert.deepEqual(r.ok ? undefined : r.error.field, 'Env[2].Name');
   });
 
+  test('two mounts at one directory (a [[File]] in the VolumeMount directory) are a typed error naming the later field', () => {
+    const input = full();
+    input.app.files = [...input.app.files, { path: '/data/x.json', value: '{}' }];
+    const r = desiredChildren(input);
+    assert.equal(r.ok, false);
+    assert.deepEqual(r.ok ? undefined : [r.error.reason, r.error.field], ['MountPathConflict', 'Runtime.VolumeMount']);
+    assert.match(r.ok ? '' : r.error.message, /\/data.*File\[2\]\.Path/);
+  });
+
   test('a request above its limit comes down to the limit (app MemoryLimit below the default reservation; override lowering a limit)', () => {
     const input = full();
     input.app.runtime = { module: 'm', memoryLimit: '256Mi' };

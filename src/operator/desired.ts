@@ -75,7 +75,7 @@ export interface DesiredChildren {
 
 /** Why the children cannot be built; `field` names what to change. */
 export interface DesiredError {
-  reason: 'GPUNotAllowed' | 'GPUTypeNotAllowed' | 'ReservedEnvName';
+  reason: 'GPUNotAllowed' | 'GPUTypeNotAllowed' | 'ReservedEnvName' | 'MountPathConflict';
   field: string;
   message: string;
 }
@@ -195,6 +195,13 @@ export function desiredChildren(input: DesiredInput): DesiredResult {
 
   const volumes: V1Volume[] = [];
   const mounts: V1VolumeMount[] = [];
+  // Which app.toml field asked for each mount path: two mounts at one path make the pod invalid.
+  const mountField = new Map<string, string>();
+  const mountFields: string[] = [];
+  const addMount = (field: string, m: V1VolumeMount) => {
+    mounts.push(m);
+    mountFields.push(field);
+  };
   // The app's [[File]]s: each in a directory of its own (app.toml validation ensures it), mounted read-only.
   for (const [i, f] of app.files.entries()) {
     const abs = f.path.startsWith('/') ? f.path : posix.join(APP_DIR, f.path);
@@ -207,7 +214,7 @@ export function desiredChildren(input: DesiredInput): DesiredResult {
     } else {
       volumes.push({ name: volumeName, projected: { sources: [{ secret: { name: f.secret, items: [{ key: f.secretKey, ...item }] } }] } });
     }
-    mounts.push({ name: volumeName, mountPath: posix.dirname(abs), readOnly: true });
+    addMount(`File[${i}].Path`, { name: volumeName, mountPath: posix.dirname(abs), readOnly: true });
   }
 
   const pvcs: V1PersistentVolumeClaim[] = [];
@@ -224,16 +231,24 @@ export function desiredChildren(input: DesiredInput): DesiredResult {
   if (rt.volumeMount && rt.volumeSize) {
     pvcs.push(pvc(names.dataPVC, rt.volumeSize));
     volumes.push({ name: 'data', persistentVolumeClaim: { claimName: names.dataPVC } });
-    mounts.push({ name: 'data', mountPath: rt.volumeMount });
+    addMount('Runtime.VolumeMount', { name: 'data', mountPath: rt.volumeMount });
   }
   if (rt.resourceVolumeSize) {
     pvcs.push(pvc(names.resourcesPVC, rt.resourceVolumeSize));
     volumes.push({ name: 'resources', persistentVolumeClaim: { claimName: names.resourcesPVC } });
-    mounts.push({ name: 'resources', mountPath: config.resourcePath });
+    addMount('Scheduler.ResourcePath', { name: 'resources', mountPath: config.resourcePath });
   }
   if (rt.enableSHM) {
     volumes.push({ name: 'dshm', emptyDir: { medium: 'Memory' } });
-    mounts.push({ name: 'dshm', mountPath: '/dev/shm' });
+    addMount('Runtime.EnableSHM', { name: 'dshm', mountPath: '/dev/shm' });
+  }
+  for (const [i, m] of mounts.entries()) {
+    const field = mountFields[i]!;
+    const first = mountField.get(m.mountPath);
+    if (first !== undefined) {
+      return fail('MountPathConflict', field, `${field} mounts at ${m.mountPath}, where ${first} already mounts: choose another directory in app.toml`);
+    }
+    mountField.set(m.mountPath, field);
   }
 
   // Resources: admin overrides, then app.toml, then the platform default.
