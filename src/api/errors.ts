@@ -8,12 +8,13 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isAppError } from '../lib/errors.ts';
 import type { ApiError } from './schemas.ts';
 
-function validationPath(err: FastifyError): string {
-  const v = err.validation?.[0];
-  if (!v) return err.validationContext ?? 'request';
+type ValidationResult = NonNullable<FastifyError['validation']>[number];
+
+/** `body.color`, `query.limit`, `body.name` for a missing property. */
+function issuePath(context: string | undefined, v: ValidationResult): string {
   const where = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
   const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
-  return [err.validationContext, where, missing].filter(Boolean).join('.');
+  return [context, where, missing].filter(Boolean).join('.') || 'request';
 }
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
@@ -25,11 +26,9 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     return;
   }
   if (err.validation) {
-    const issues = err.validation.map((v) => ({
-      path: [err.validationContext, (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.'), (v.params as { missingProperty?: string }).missingProperty].filter(Boolean).join('.'),
-      message: v.message ?? 'is invalid',
-    }));
-    void reply.status(400).send({ error: 'Invalid', message: `invalid request: ${validationPath(err)} ${err.validation[0]?.message ?? ''}`.trim(), issues });
+    const issues = err.validation.map((v) => ({ path: issuePath(err.validationContext, v), message: v.message ?? 'is invalid' }));
+    const first = issues[0];
+    void reply.status(400).send({ error: 'Invalid', message: `invalid request: ${first ? `${first.path} ${first.message}` : err.message}`, issues });
     return;
   }
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
