@@ -24,7 +24,7 @@ const core = kc.makeApiClient(CoreV1Api);
 let ns: TestNamespace;
 const informers: Informer<V1ConfigMap>[] = [];
 
-function configMapInformer(opts: { kc?: KubeConfig; list?: () => Promise<KubernetesListObject<V1ConfigMap>> } = {}): Informer<V1ConfigMap> {
+function configMapInformer(opts: { kc?: KubeConfig; list?: () => Promise<KubernetesListObject<V1ConfigMap>>; onError?: (err: unknown, retryInMs: number) => void } = {}): Informer<V1ConfigMap> {
   const inf = new Informer<V1ConfigMap>(opts.kc ?? kc, {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -33,6 +33,7 @@ function configMapInformer(opts: { kc?: KubeConfig; list?: () => Promise<Kuberne
     restartBaseMs: 100,
     restartMaxMs: 1000,
     list: opts.list,
+    onError: opts.onError,
   });
   informers.push(inf);
   return inf;
@@ -114,16 +115,7 @@ describe('Informer', () => {
     const proxy = await TcpProxy.start(new URL(kc.getCurrentCluster()!.server));
     try {
       const errors: number[] = [];
-      const inf = new Informer<V1ConfigMap>(proxy.kubeConfig(kc), {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        plural: 'configmaps',
-        namespace: ns.name,
-        restartBaseMs: 100,
-        restartMaxMs: 1000,
-        onError: (_err, inMs) => errors.push(inMs),
-      });
-      informers.push(inf);
+      const inf = configMapInformer({ kc: proxy.kubeConfig(kc), onError: (_err, inMs) => errors.push(inMs) });
       await createCm('doomed');
       await inf.start();
       await inf.waitForSync(30_000);

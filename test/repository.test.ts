@@ -18,6 +18,7 @@ import { appTags, apps } from '../src/repository/schema.ts';
 import { TagRepository } from '../src/repository/tags.ts';
 import { createTestDatabase } from './support/pg-database.ts';
 import type { TestDatabase } from './support/pg-database.ts';
+import { rejection } from './support/rejection.ts';
 
 let seq = 0;
 function newApp(over: Partial<NewApp> = {}): NewApp {
@@ -54,18 +55,6 @@ const val = principal('val', 'visitor', ['other']);
 const vic = principal('vic', 'visitor');
 const open: VisibilityPolicy = { publicAccess: true };
 const closed: VisibilityPolicy = { publicAccess: false };
-
-async function rejects(p: Promise<unknown>, cls: new (...a: never[]) => Error, match?: RegExp): Promise<Error> {
-  let caught: unknown;
-  try {
-    await p;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof cls, `expected ${cls.name}, got ${String(caught)}`);
-  if (match) assert.match(caught.message, match);
-  return caught;
-}
 
 function titles(items: AppRecord[]): string[] {
   return items.map((a) => a.title).sort();
@@ -133,29 +122,29 @@ function repositorySuite(engine: string, openDb: () => Promise<{ database: Datab
     test('a second import of the same name and version is refused with ConflictError', async () => {
       const input = newApp({ name: 'ai.h2o.dup', version: '0.1.2' });
       await repo.create(input);
-      await rejects(repo.create({ ...input, owner: 'bob' }), ConflictError, /^app ai\.h2o\.dup version 0\.1\.2 already exists; bump \[App\] Version in app\.toml$/);
+      await rejection(repo.create({ ...input, owner: 'bob' }), ConflictError, /^app ai\.h2o\.dup version 0\.1\.2 already exists; bump \[App\] Version in app\.toml$/);
       await repo.create({ ...input, version: '0.1.3' });
       assert.equal(await repo.countByOwner('alice'), 2);
     });
 
     test('create rejects bad input naming the field', async () => {
-      const err = await rejects(repo.create({ ...newApp(), visibility: 'EVERYONE' as Visibility }), InvalidError);
-      assert.deepEqual((err as InvalidError).issues.map((i) => i.path), ['visibility']);
-      const err2 = await rejects(repo.create({ ...newApp(), name: '', id: 'nope' }), InvalidError);
-      assert.deepEqual((err2 as InvalidError).issues.map((i) => i.path), ['name', 'id']);
+      const err = await rejection(repo.create({ ...newApp(), visibility: 'EVERYONE' as Visibility }), InvalidError);
+      assert.deepEqual(err.issues.map((i) => i.path), ['visibility']);
+      const err2 = await rejection(repo.create({ ...newApp(), name: '', id: 'nope' }), InvalidError);
+      assert.deepEqual(err2.issues.map((i) => i.path), ['name', 'id']);
     });
 
     test('get of a missing id or a non-uuid is NotFoundError, not a crash', async () => {
-      await rejects(repo.get(randomUUID()), NotFoundError);
-      await rejects(repo.get('not-a-uuid'), NotFoundError, /not-a-uuid/);
-      await rejects(repo.get("'; drop table apps; --"), NotFoundError);
-      await rejects(repo.getByNameVersion('nope', '1.0.0'), NotFoundError);
+      await rejection(repo.get(randomUUID()), NotFoundError);
+      await rejection(repo.get('not-a-uuid'), NotFoundError, /not-a-uuid/);
+      await rejection(repo.get("'; drop table apps; --"), NotFoundError);
+      await rejection(repo.getByNameVersion('nope', '1.0.0'), NotFoundError);
     });
 
     test('the app version limit refuses the import past it, naming the limit', async () => {
       await repo.create(newApp({ owner: 'carol' }), { appVersionLimit: 2 });
       await repo.create(newApp({ owner: 'carol' }), { appVersionLimit: 2 });
-      await rejects(repo.create(newApp({ owner: 'carol' }), { appVersionLimit: 2 }), ForbiddenError, /app version limit \(AppVersionLimit\) is 2/);
+      await rejection(repo.create(newApp({ owner: 'carol' }), { appVersionLimit: 2 }), ForbiddenError, /app version limit \(AppVersionLimit\) is 2/);
       // Others are not affected; no limit means none.
       await repo.create(newApp({ owner: 'dave' }), { appVersionLimit: 2 });
       await repo.create(newApp({ owner: 'carol' }));
@@ -341,11 +330,11 @@ function repositorySuite(engine: string, openDb: () => Promise<{ database: Datab
 
       test('a bad cursor or limit is InvalidError on that field', async () => {
         for (const cursor of ['garbage', Buffer.from('[1,2]').toString('base64url'), Buffer.from(JSON.stringify(['2024-01-01T00:00:00.000Z', 'x'])).toString('base64url')]) {
-          const err = (await rejects(repo.list({ scope: 'all', cursor }, alice, open), InvalidError)) as InvalidError;
+          const err = await rejection(repo.list({ scope: 'all', cursor }, alice, open), InvalidError);
           assert.deepEqual(err.issues.map((i) => i.path), ['cursor']);
         }
         for (const limit of [0, 501, 2.5]) {
-          const err = (await rejects(repo.list({ scope: 'all', limit }, alice, open), InvalidError)) as InvalidError;
+          const err = await rejection(repo.list({ scope: 'all', limit }, alice, open), InvalidError);
           assert.deepEqual(err.issues.map((i) => i.path), ['limit']);
         }
         assert.equal((await repo.list({ scope: 'all', limit: 500 }, alice, open)).items.length, 0);
@@ -359,8 +348,8 @@ function repositorySuite(engine: string, openDb: () => Promise<{ database: Datab
       assert.ok(b.updatedAt.getTime() >= a.updatedAt.getTime());
       assert.deepEqual({ ...b, visibility: a.visibility, updatedAt: a.updatedAt }, a);
       assert.equal((await repo.get(a.id)).visibility, 'PUBLIC');
-      await rejects(repo.updateVisibility(a.id, 'OPEN' as Visibility), InvalidError, /visibility/);
-      await rejects(repo.updateVisibility(randomUUID(), 'PUBLIC'), NotFoundError);
+      await rejection(repo.updateVisibility(a.id, 'OPEN' as Visibility), InvalidError, /visibility/);
+      await rejection(repo.updateVisibility(randomUUID(), 'PUBLIC'), NotFoundError);
     });
 
     test('delete removes the row and its tag assignments, and returns what it deleted', async () => {
@@ -372,8 +361,8 @@ function repositorySuite(engine: string, openDb: () => Promise<{ database: Datab
       const deleted = await repo.delete(a.id);
       assert.equal(deleted.bundleKey, a.bundleKey);
       assert.deepEqual(deleted.tags.map((t) => t.name), ['gone']);
-      await rejects(repo.get(a.id), NotFoundError);
-      await rejects(repo.delete(a.id), NotFoundError);
+      await rejection(repo.get(a.id), NotFoundError);
+      await rejection(repo.delete(a.id), NotFoundError);
       const left = await database.db.select().from(appTags);
       assert.deepEqual(left, [{ appId: keep.id, tagId: tag.id }]);
       assert.equal((await tagRepo.get('gone')).id, tag.id);
@@ -398,23 +387,23 @@ function repositorySuite(engine: string, openDb: () => Promise<{ database: Datab
         assert.equal(u.title, 'Beta 2');
         assert.deepEqual(await tagRepo.update(t.id, {}), u);
         await tagRepo.delete(t.id);
-        await rejects(tagRepo.get('beta'), NotFoundError);
-        await rejects(tagRepo.delete('beta'), NotFoundError);
-        await rejects(tagRepo.update('beta', { title: 'x' }), NotFoundError);
+        await rejection(tagRepo.get('beta'), NotFoundError);
+        await rejection(tagRepo.delete('beta'), NotFoundError);
+        await rejection(tagRepo.update('beta', { title: 'x' }), NotFoundError);
       });
 
       test('a duplicate name is ConflictError; bad name or color is InvalidError naming the field', async () => {
         await tagRepo.create({ name: 'dup', color: '#000000' });
-        await rejects(tagRepo.create({ name: 'dup', color: '#111111' }), ConflictError, /tag dup already exists/);
+        await rejection(tagRepo.create({ name: 'dup', color: '#111111' }), ConflictError, /tag dup already exists/);
         for (const name of ['Upper', '-lead', 'has space', '', 'x'.repeat(64), '../x']) {
-          const err = (await rejects(tagRepo.create({ name, color: '#000000' }), InvalidError)) as InvalidError;
+          const err = await rejection(tagRepo.create({ name, color: '#000000' }), InvalidError);
           assert.deepEqual(err.issues.map((i) => i.path), ['name'], name);
         }
         for (const color of ['red', '#FFF', '#GGGGGG', '000000', '#0000000']) {
-          const err = (await rejects(tagRepo.create({ name: 'ok', color }), InvalidError)) as InvalidError;
+          const err = await rejection(tagRepo.create({ name: 'ok', color }), InvalidError);
           assert.deepEqual(err.issues.map((i) => i.path), ['color'], color);
         }
-        const err = (await rejects(tagRepo.update('dup', { color: 'blue', adminRoles: [''] }), InvalidError)) as InvalidError;
+        const err = await rejection(tagRepo.update('dup', { color: 'blue', adminRoles: [''] }), InvalidError);
         assert.deepEqual(err.issues.map((i) => i.path), ['color', 'adminRoles']);
       });
 
@@ -424,13 +413,13 @@ function repositorySuite(engine: string, openDb: () => Promise<{ database: Datab
         await tagRepo.assign('hot', a.id);
         await tagRepo.assign(t.id, a.id);
         assert.deepEqual((await repo.get(a.id)).tags.map((x) => x.name), ['hot']);
-        await rejects(tagRepo.assign('hot', randomUUID()), NotFoundError, /app/);
-        await rejects(tagRepo.assign('hot', 'nope'), NotFoundError, /app/);
-        await rejects(tagRepo.assign('cold', a.id), NotFoundError, /tag cold/);
+        await rejection(tagRepo.assign('hot', randomUUID()), NotFoundError, /app/);
+        await rejection(tagRepo.assign('hot', 'nope'), NotFoundError, /app/);
+        await rejection(tagRepo.assign('cold', a.id), NotFoundError, /tag cold/);
         await tagRepo.remove('hot', a.id);
         assert.deepEqual((await repo.get(a.id)).tags, []);
         await tagRepo.remove('hot', a.id);
-        await rejects(tagRepo.remove('hot', randomUUID()), NotFoundError);
+        await rejection(tagRepo.remove('hot', randomUUID()), NotFoundError);
         await tagRepo.assign('hot', a.id);
         await tagRepo.delete('hot');
         assert.deepEqual((await repo.get(a.id)).tags, []);

@@ -21,6 +21,7 @@ import { appBundleKey, appIconKey, appScreenshotKey } from '../src/storage/keys.
 import { S3BlobStore } from '../src/storage/s3-blob-store.ts';
 import { repoRoot } from './support/go-tool.ts';
 import { serviceEnv } from './support/service.ts';
+import { rejection } from './support/rejection.ts';
 
 const MiB = 1024 * 1024;
 
@@ -52,17 +53,6 @@ async function sha256Of(stream: Readable): Promise<string> {
   const h = createHash('sha256');
   for await (const c of stream) h.update(c as Buffer);
   return h.digest('hex');
-}
-
-async function rejectsWith(p: Promise<unknown>, cls: typeof InvalidError | typeof NotFoundError): Promise<Error> {
-  let caught: unknown;
-  try {
-    await p;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof cls, `expected ${cls.name}, got ${String(caught)}`);
-  return caught;
 }
 
 const BAD_KEYS = ['', '/apps/x', '../x', 'apps/../x', 'apps/./x', 'apps//x', 'apps/x/', '.hidden', 'apps/.tmp/x', 'a\\b', 'a b', 'a\0b', 'x'.repeat(600)];
@@ -98,7 +88,7 @@ function blobStoreSuite(kind: string, open: () => Promise<{ store: BlobStore; cl
     });
 
     test('get of a missing key is NotFoundError; exists is false', async () => {
-      await rejectsWith(store.get('apps/none/bundle.wave'), NotFoundError);
+      await rejection(store.get('apps/none/bundle.wave'), NotFoundError);
       assert.equal(await store.exists('apps/none/bundle.wave'), false);
     });
 
@@ -107,7 +97,7 @@ function blobStoreSuite(kind: string, open: () => Promise<{ store: BlobStore; cl
       await store.putBuffer(key, Buffer.from('png'));
       await store.delete(key);
       assert.equal(await store.exists(key), false);
-      await rejectsWith(store.get(key), NotFoundError);
+      await rejection(store.get(key), NotFoundError);
       await store.delete(key);
       await store.delete('never/there');
     });
@@ -115,7 +105,7 @@ function blobStoreSuite(kind: string, open: () => Promise<{ store: BlobStore; cl
     test('invalid keys are InvalidError on path "key" for every operation', async () => {
       for (const key of BAD_KEYS) {
         for (const op of [() => store.putBuffer(key, Buffer.from('x')), () => store.get(key), () => store.delete(key), () => store.exists(key)]) {
-          const err = (await rejectsWith(op(), InvalidError)) as InvalidError;
+          const err = await rejection(op(), InvalidError);
           assert.deepEqual(err.issues.map((i) => i.path), ['key'], JSON.stringify(key));
         }
       }
@@ -131,7 +121,7 @@ function blobStoreSuite(kind: string, open: () => Promise<{ store: BlobStore; cl
       const obj = await store.get(key);
       assert.equal(obj.size, data.length);
       assert.ok((await readAll(obj.stream)).equals(data));
-      await rejectsWith(store.putFile('../escape', join(store.stagingDir(), 'nothing')), InvalidError);
+      await rejection(store.putFile('../escape', join(store.stagingDir(), 'nothing')), InvalidError);
     });
 
     test('a 20 MB file larger than the part size round-trips byte-identical', async () => {
@@ -202,7 +192,7 @@ describe('filesystem blob store specifics', () => {
 describe('S3 blob store specifics', () => {
   test('a missing bucket is a clear NotFoundError unless createBucket is set', async () => {
     const bucket = bucketName('missing');
-    const err = await rejectsWith(S3BlobStore.open({ ...s3Env(), bucket, forcePathStyle: true }), NotFoundError);
+    const err = await rejection(S3BlobStore.open({ ...s3Env(), bucket, forcePathStyle: true }), NotFoundError);
     assert.match(err.message, new RegExp(`S3 bucket ${bucket} does not exist.*S3CreateBucket`));
     const store = await S3BlobStore.open({ ...s3Env(), bucket, forcePathStyle: true, createBucket: true });
     await store.close();
@@ -212,7 +202,7 @@ describe('S3 blob store specifics', () => {
   });
 
   test('bad settings are InvalidError naming the field', async () => {
-    const err = (await rejectsWith(S3BlobStore.open({ ...s3Env(), bucket: '', partSize: MiB, prefix: '../x', secretAccessKey: undefined }), InvalidError)) as InvalidError;
+    const err = await rejection(S3BlobStore.open({ ...s3Env(), bucket: '', partSize: MiB, prefix: '../x', secretAccessKey: undefined }), InvalidError);
     assert.deepEqual(err.issues.map((i) => i.path).sort(), ['bucket', 'partSize', 'prefix', 'secretAccessKey']);
   });
 
