@@ -85,8 +85,8 @@ export function appRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const ms: Partial<ImportTimings> = {};
         const out = await importBundle(ctx, request.viewer, request.body as Readable, request.query.visibility ?? 'PRIVATE', ms);
         request.log.info({ app: out.app.name, version: out.app.version, id: out.app.id, bytes: out.app.bundleSize, ms }, 'bundle imported');
-        const full = await apps.get(out.app.id);
-        return reply.status(201).send({ app: toApiApp(full, request.viewer), warnings: out.warnings });
+        // A new app has no tags yet: the inserted record is complete, no second read needed.
+        return reply.status(201).send({ app: toApiApp(out.app, request.viewer), warnings: out.warnings });
       },
     );
 
