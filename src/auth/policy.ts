@@ -1,7 +1,7 @@
 /**
  * The one authorization policy for apps and tags: every route asks it, and
  * the repository's SQL listing filter mirrors `canSeeApp` (a test holds the
- * two to the same answers). Instances and runtime versions join it later.
+ * two to the same answers), instances and runtime versions.
  */
 import { isVisitor, type Principal, type Viewer, type Visibility } from '../lib/principal.ts';
 
@@ -80,4 +80,51 @@ export function canManageTag(p: Viewer, tag: TagFacts): boolean {
   if (p.admin) return true;
   if (tag.adminRoles.length === 0) return !isVisitor(p);
   return intersects(tag.adminRoles, p.roles);
+}
+
+/** What the policy needs to know about an instance. */
+export interface InstanceFacts {
+  /** Subject of the user who launched it. */
+  owner: string;
+  visibility: Visibility;
+  /** Subject of the owner of the instance's app, when known. */
+  appOwner?: string;
+}
+
+/**
+ * Opening an instance's UI (the router asks this for every request and
+ * websocket upgrade): PRIVATE — the owner only (admins manage such instances
+ * but do not open them); ALL_USERS — the owner and signed-in users with full
+ * access; PUBLIC — anyone, anonymous users too when public access is on.
+ */
+export function canOpenInstance(p: Viewer, inst: InstanceFacts, opts: PolicyOptions): boolean {
+  if (inst.visibility === 'PUBLIC') return p !== null || opts.publicAccess;
+  if (p === null) return false;
+  if (p.subject === inst.owner) return true;
+  return inst.visibility === 'ALL_USERS' && !isVisitor(p);
+}
+
+/** Status and logs: the owner, the owner of the instance's app, and admins. */
+export function canReadInstanceLogs(p: Viewer, inst: InstanceFacts): boolean {
+  return p !== null && (p.admin || p.subject === inst.owner || (inst.appOwner !== undefined && p.subject === inst.appOwner));
+}
+
+/** Seeing an instance (get, and in lists): whoever may open it or read its logs. */
+export function canSeeInstance(p: Viewer, inst: InstanceFacts, opts: PolicyOptions): boolean {
+  return canReadInstanceLogs(p, inst) || canOpenInstance(p, inst, opts);
+}
+
+/** Changing visibility, suspending, resuming and terminating: the owner and admins. */
+export function canManageInstance(p: Viewer, inst: InstanceFacts): boolean {
+  return p !== null && (p.admin || p.subject === inst.owner);
+}
+
+/** Listing runtime versions (to choose one at launch): any signed-in user. */
+export function canListRuntimeVersions(p: Viewer): p is Principal {
+  return p !== null;
+}
+
+/** Creating, changing and deleting runtime versions: admins. */
+export function canManageRuntimeVersions(p: Viewer): boolean {
+  return p !== null && p.admin;
 }
