@@ -1,7 +1,8 @@
 /**
- * The one authorization policy for apps and tags: every route asks it, and
- * the repository's SQL listing filter mirrors `canSeeApp` (a test holds the
- * two to the same answers), instances and runtime versions.
+ * The one authorization policy for apps, tags, instances and runtime
+ * versions: the API, the router and the web UI all ask it. The repository's
+ * SQL listing filter mirrors `canSeeApp` (a test holds the two to the same
+ * answers).
  */
 import { isVisitor, type Principal, type Viewer, type Visibility } from '../lib/principal.ts';
 
