@@ -15,6 +15,7 @@ import type { Viewer } from '../lib/principal.ts';
 import type { AppRepository } from '../repository/apps.ts';
 import type { TagRepository } from '../repository/tags.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
+import type { Registry } from 'prom-client';
 import { isLauncherToken } from '../auth/launcher-token.ts';
 import { ForbiddenError } from '../lib/errors.ts';
 import { errorHandler } from './errors.ts';
@@ -44,6 +45,8 @@ export interface ApiDeps {
   logger?: FastifyBaseLogger;
   /** OIDC sign-in (Auth.Mode = oidc): sessions, /auth routes, ID tokens as bearer. */
   oidc?: OidcDeps;
+  /** Prometheus registry served at GET /metrics (src/lib/metrics.ts); no route without it. */
+  metrics?: Registry;
 }
 
 /** Per-request context every route reads. */

@@ -17,6 +17,7 @@ import { serverSecret } from '../repository/secrets.ts';
 import { SessionStore } from '../repository/sessions.ts';
 import { TagRepository } from '../repository/tags.ts';
 import { InvalidError } from '../lib/errors.ts';
+import { createMetricsRegistry } from '../lib/metrics.ts';
 import { createBlobStore, type BlobStore } from '../storage/blob-store.ts';
 
 /** Name of the server secret that signs launcher tokens. */
@@ -91,7 +92,8 @@ export async function startServer(config: Config, warnings: string[] = []): Prom
   for (const w of warnings) logger.warn(w);
   if (config.auth.mode === 'local') logger.warn({ user: config.auth.localUser }, 'local sign-in: every request without credentials acts as the local admin (development use only)');
   const { db, blobs } = await openStores(config);
-  const api = await buildApi(await apiDeps(config, db, blobs, { logger }));
+  const metrics = createMetricsRegistry();
+  const api = await buildApi(await apiDeps(config, db, blobs, { logger, metrics }));
   const { host, port } = config.server.listen;
   await api.listen({ host, port });
   const addr = api.server.address();
