@@ -66,5 +66,21 @@ export interface Config {
     allowedGPUTypes: string[];
     defaultRuntimeLimit: { memoryLimit: string; memoryReservation: string; cpuLimit: string; cpuReservation: string; gpuType: string };
   };
+  router: {
+    routingMode: 'BASE_URL' | 'DOMAIN';
+    /** host[:port] of the app store; '' = from Server.PublicURL or Server.Listen. */
+    mainHost: string;
+    /** host[:port] under which instance x is x.<appsDomain>; '' = apps.<main host>. */
+    appsDomain: string;
+    trustForwardedHeaders: boolean;
+    maxHeaderSize: number;
+    maxBodySize: number;
+    /** Seconds. */
+    upstreamConnectTimeout: number;
+    /** Seconds. */
+    upstreamTimeout: number;
+    /** Seconds. */
+    activityFlushInterval: number;
+  };
   runtimeVersions: RuntimeVersionConfig[];
 }

@@ -10,6 +10,7 @@ import { parse as parseToml, type TomlError } from 'smol-toml';
 import { InvalidError, type FieldIssue } from '../lib/errors.ts';
 import { isQuantity, parseQuantity } from '../lib/quantity.ts';
 import type { Config } from './config.ts';
+import { isHostPort } from './instance-url.ts';
 import { OPTIONS, type Option } from './options.ts';
 
 export interface LoadedConfig {
@@ -35,7 +36,7 @@ export function camel(key: string): string {
   return run.slice(0, -1).toLowerCase() + key.slice(run.length - 1);
 }
 
-const TABLES = new Set(['Server', 'Database', 'Storage', 'Bundle', 'Auth', 'Scheduler', 'Scheduler.DefaultRuntimeLimit']);
+const TABLES = new Set(['Server', 'Database', 'Storage', 'Bundle', 'Auth', 'Scheduler', 'Scheduler.DefaultRuntimeLimit', 'Router']);
 const ARRAYS = new Set(['RuntimeVersion', 'Auth.StaticToken']);
 
 function levenshtein(a: string, b: string): number {
@@ -253,6 +254,8 @@ export function loadConfig(input: LoadInput = {}): LoadedConfig {
   // Cross-field rules.
   for (const r of config.server.roles) if (!['api', 'web', 'router', 'operator'].includes(r)) issues.push({ path: 'Server.Roles', message: `unknown role "${r}"; use any of api, web, router, operator` });
   if (config.storage.kind === 's3' && !config.storage.s3Bucket) issues.push({ path: 'Storage.S3Bucket', message: 'is required when Storage.Kind is "s3"' });
+  for (const [key, v] of [['MainHost', config.router.mainHost], ['AppsDomain', config.router.appsDomain]] as const)
+    if (v && !isHostPort(v)) issues.push({ path: `Router.${key}`, message: `"${v}" is not a host name with an optional port; write it without scheme or path, e.g. ${key === 'MainHost' ? 'appstore.example.com' : 'apps.example.com or apps.localhost:8080'}` });
   const lim = config.scheduler.defaultRuntimeLimit;
   for (const [res, limit, reservation] of [['Memory', lim.memoryLimit, lim.memoryReservation], ['CPU', lim.cpuLimit, lim.cpuReservation]] as const) {
     if (limit && reservation && isQuantity(limit) && isQuantity(reservation) && parseQuantity(reservation) > parseQuantity(limit))

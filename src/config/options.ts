@@ -108,6 +108,17 @@ export const OPTIONS: Option[] = [
     { key: 'AppServiceAccount', type: str, default: '', description: 'Kubernetes ServiceAccount used by app pods; empty means none mounted.' },
     { key: 'AllowedGPUTypes', type: { kind: 'list' }, default: [], description: 'Allowed GPU types (values of the hac.h2o.ai/accelerator node label); empty disables GPUs.' },
   ]),
+  ...section('Router', 'H2O_CLOUD_ROUTER_', [
+    { key: 'RoutingMode', type: { kind: 'enum', values: ['BASE_URL', 'DOMAIN'] }, default: 'BASE_URL', description: 'How users reach instances: BASE_URL — https://<MainHost>/instance/<name>/ (works with no DNS set-up, but apps share the app store\'s origin); DOMAIN — https://<name>.<AppsDomain>/ (each app on its own origin; needs a wildcard DNS name and certificate). Requests in the other form are redirected.' },
+    { key: 'MainHost', type: str, default: '', description: 'Host (and :port) of the app store itself; empty means the host of Server.PublicURL, else localhost:<port of Server.Listen>. Requests for other hosts that are not instances are refused.' },
+    { key: 'AppsDomain', type: str, default: '', description: 'Wildcard domain of instances in DOMAIN mode, host[:port] without the "*." (instance x is served at x.<AppsDomain>); e.g. apps.example.com, or apps.localhost:8080 for local use. Empty means apps.<MainHost>.' },
+    { key: 'TrustForwardedHeaders', type: bool, default: false, description: 'Believe X-Forwarded-For/-Proto/-Host sent by the client (set only when a trusted ingress or load balancer in front of the app store sets them); otherwise they are replaced.' },
+    { key: 'MaxHeaderSize', type: { kind: 'bytes' }, default: '16Ki', description: 'Largest request header block accepted (all headers together); larger requests get 431.' },
+    { key: 'MaxBodySize', type: { kind: 'bytes' }, default: '100Mi', description: 'Largest request body proxied to an instance; larger uploads get 413.' },
+    { key: 'UpstreamConnectTimeout', type: { kind: 'duration' }, default: '5s', description: 'How long to wait for a connection to an instance before answering 504.' },
+    { key: 'UpstreamTimeout', type: { kind: 'duration' }, default: '2m', description: 'How long an instance may take to start answering a request (or stay silent on a plain HTTP response) before the router answers 504.' },
+    { key: 'ActivityFlushInterval', type: { kind: 'duration' }, default: '60s', description: 'At most one write of status.lastActivityTime per instance per this interval (activity is kept in memory in between).' },
+  ]),
   ...section('Scheduler.DefaultRuntimeLimit', 'H2O_CLOUD_SCHEDULER_DEFAULT_RUNTIME_LIMIT_', [
     { key: 'MemoryLimit', type: quantity, default: '2Gi', description: 'Memory limit of apps that do not set one.' },
     { key: 'MemoryReservation', type: quantity, default: '512Mi', description: 'Memory reservation of apps that do not set one.' },
