@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ignore from 'ignore';
+import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import type { Ignore } from 'ignore';
 import yazl from 'yazl';
 import { InvalidError, NotFoundError, TooLargeError } from '../lib/errors.ts';
@@ -39,6 +40,8 @@ export interface WriteBundleOptions {
   outDir?: string;
   /** Limits the written bundle is checked against (those the server applies by default). */
   limits?: BundleLimits;
+  /** Replaces [App] Version in the bundled manifest (`h2o bundle deploy`); the file in the app folder is left alone. */
+  version?: string;
 }
 
 export interface WrittenBundle {
@@ -56,6 +59,26 @@ interface CollectedFile {
   name: string;
   absPath: string;
   executable: boolean;
+}
+
+/**
+ * The manifest with [App] Version set to `version`. Re-serialised from the
+ * parsed TOML, so comments are dropped from the bundled copy; a manifest
+ * that does not parse is returned as is for parseManifest to report.
+ */
+function withVersion(text: string, version: string, fileName: string): string {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(text);
+  } catch {
+    return text;
+  }
+  const app = doc.App;
+  if (typeof app !== 'object' || app === null || Array.isArray(app)) {
+    throw new InvalidError(`cannot set the version of ${fileName}`, [{ path: 'App', message: `${fileName} has no [App] table; add [App] with Name and Version` }]);
+  }
+  (app as Record<string, unknown>).Version = version;
+  return `# Version set by the h2o CLI.\n${stringifyToml(doc)}\n`;
 }
 
 /** The ignore rules of an app folder: defaults, then its .appignore. */
@@ -135,7 +158,8 @@ export async function writeBundle(appDir: string, opts: WriteBundleOptions = {})
   if (!manifestFile) {
     throw new InvalidError(`${root} has no app.toml`, [{ path: 'app.toml', message: `is missing in ${root}; create it with [App] Name and Version and [Runtime] Module (see docs/bundles.md)` }]);
   }
-  const text = await readFile(join(root, manifestFile.name), 'utf8');
+  const original = await readFile(join(root, manifestFile.name), 'utf8');
+  const text = opts.version === undefined ? original : withVersion(original, opts.version, manifestFile.name);
   const outDir = resolve(opts.outDir ?? root);
 
   const ig = await ignoreRules(root);
@@ -168,7 +192,9 @@ export async function writeBundle(appDir: string, opts: WriteBundleOptions = {})
 
   const zip = new yazl.ZipFile();
   for (const f of files) {
-    zip.addFile(f.absPath, f.name, { mtime: FIXED_MTIME, mode: f.executable ? 0o100755 : 0o100644, forceDosTimestamp: true, compress: true });
+    const entry = { mtime: FIXED_MTIME, mode: f.executable ? 0o100755 : 0o100644, forceDosTimestamp: true, compress: true };
+    if (f.name === manifestFile.name && text !== original) zip.addBuffer(Buffer.from(text), f.name, entry);
+    else zip.addFile(f.absPath, f.name, entry);
   }
   zip.end();
 

@@ -25,6 +25,8 @@ export interface RequestOptions {
   body?: ReadableStream<Uint8Array> | Uint8Array;
   contentType?: string;
   headers?: Record<string, string>;
+  /** Aborts the request and its response body (e.g. a followed log on Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 /** Builds the typed error for a non-2xx answer, from its JSON body when it has one. */
@@ -80,8 +82,9 @@ export class ApiClient {
     let res: Response;
     try {
       // duplex: 'half' is required by fetch for a streamed request body.
-      res = await fetch(url, { method, headers, body, ...(opts.body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit);
+      res = await fetch(url, { method, headers, body, signal: opts.signal, ...(opts.body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit);
     } catch (err) {
+      if (opts.signal?.aborted) throw err;
       throw this.unreachable(err);
     }
     if (!res.ok) throw await errorFromResponse(res);

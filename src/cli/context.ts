@@ -11,4 +11,10 @@ export interface CliContext {
   stdout: { write(text: string): unknown };
   /** Where warnings, errors and progress go (progress only when it is a terminal). */
   stderr: { write(text: string): unknown; isTTY?: boolean };
+  /**
+   * Calls `listener` once on the first Ctrl-C (SIGINT) or SIGTERM instead of
+   * exiting, so a command can clean up; a second signal exits as usual.
+   * Returns an unsubscribe. Absent in-process (tests): no interrupts.
+   */
+  onInterrupt?(listener: () => void): () => void;
 }

@@ -4,6 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError, TooLargeError, UnauthorizedError } from '../lib/errors.ts';
+import { NotReadyError } from './wait.ts';
 
 export const EXIT = {
   ok: 0,
@@ -15,6 +16,8 @@ export const EXIT = {
   unauthorized: 4,
   forbidden: 5,
   conflict: 6,
+  /** An instance did not become Ready: it failed, was stopped, or the wait timed out. */
+  notReady: 7,
 } as const;
 
 /** Exit code for an error thrown by a command. */
@@ -25,5 +28,6 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof UnauthorizedError) return EXIT.unauthorized;
   if (err instanceof ForbiddenError) return EXIT.forbidden;
   if (err instanceof ConflictError) return EXIT.conflict;
+  if (err instanceof NotReadyError) return EXIT.notReady;
   return EXIT.failure;
 }

@@ -44,3 +44,18 @@ test('run() bundles in-process, writing through the context only', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('every command has --help with an example of itself', async () => {
+  const { commandNodes } = await import('./completion.ts');
+  const { buildProgram } = await import('./program.ts');
+  const nodes = commandNodes(buildProgram(capture('/').ctx));
+  assert.ok(nodes.length > 30, `only ${nodes.length} commands`);
+  for (const { path } of nodes) {
+    const words = path.split(' ').slice(1);
+    const c = capture('/');
+    assert.equal(await run([...words, '--help'], c.ctx), 0, path);
+    assert.match(c.out(), new RegExp(`^Usage: ${path}`), path);
+    // The example names the command itself (a group may show one of its subcommands).
+    assert.match(c.out(), new RegExp(`Examples?:\\n {2}\\$ ${path}`), `${path} --help has no example`);
+  }
+});

@@ -6,7 +6,10 @@ import { Command, CommanderError } from 'commander';
 import { isAppError } from '../lib/errors.ts';
 import { registerAppCommands } from './commands/app.ts';
 import { registerBundleCommand } from './commands/bundle.ts';
+import { registerCompletionCommand } from './commands/completion.ts';
 import { registerConfigCommands } from './commands/config.ts';
+import { registerInstanceCommands } from './commands/instance.ts';
+import { registerRuntimeVersionCommands } from './commands/runtime-version.ts';
 import { registerTagCommands } from './commands/tag.ts';
 import type { CliContext } from './context.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
@@ -26,7 +29,11 @@ export function buildProgram(ctx: CliContext): Command {
   registerConfigCommands(program, ctx);
   registerAppCommands(program, ctx);
   registerBundleCommand(program, ctx);
+  registerInstanceCommands(program, ctx);
   registerTagCommands(program, ctx);
+  registerRuntimeVersionCommands(program, ctx);
+  // Last, so the script it prints covers every command registered above.
+  registerCompletionCommand(program, ctx);
   return program;
 }
 

@@ -11,9 +11,12 @@ import type { App, AppList } from '../../api/schemas.ts';
 import { InvalidError } from '../../lib/errors.ts';
 import { ServerError } from '../client.ts';
 import type { CliContext } from '../context.ts';
+import { launchedFields } from '../instance-output.ts';
 import { appFields, appTable, outputOption, parseVisibility, print, type OutputFormat } from '../output.ts';
 import { progressReporter } from '../progress.ts';
 import { openClient } from '../session.ts';
+import { parseTimeout, waitUntilReady } from '../wait.ts';
+import { runApp, runtimeVersionOption } from './instance.ts';
 
 interface ListOptions {
   all?: boolean;
@@ -99,6 +102,40 @@ export function registerAppCommands(program: Command, ctx: CliContext): void {
       const client = await openClient(ctx, cmd);
       const a = await client.json<App>('PATCH', `/apps/${encodeURIComponent(id)}`, { json: { visibility } });
       print(ctx.stdout, opts.output, a, () => appFields(a));
+    });
+
+  app
+    .command('run')
+    .description('Start a new instance of an app version; prints its ID and URL.')
+    .argument('<id>', 'app id')
+    .option('-v, --visibility <visibility>', 'who may open the instance: PRIVATE (default), ALL_USERS or PUBLIC')
+    .addOption(runtimeVersionOption())
+    .option('--wait', 'wait until the instance is Ready (progress on stderr)')
+    .option('--timeout <duration>', 'how long --wait waits, e.g. 90s, 5m', '5m')
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 started (with --wait: Ready), 3 unknown app, 5 not allowed to
+run it, 6 over an instance limit, 7 (--wait) it failed or timed out.
+
+Examples:
+  $ h2o app run 0b0f…
+  $ h2o app run 0b0f… -v ALL_USERS --wait
+`,
+    )
+    .action(async (id: string, opts: { visibility?: string; runtimeVersion?: string; wait?: boolean; timeout: string; output: OutputFormat }, cmd: Command) => {
+      const visibility = opts.visibility === undefined ? undefined : parseVisibility(opts.visibility);
+      const timeoutMs = parseTimeout(opts.timeout);
+      const client = await openClient(ctx, cmd);
+      let inst = await runApp(client, id, { visibility, runtimeVersion: opts.runtimeVersion });
+      // ID and URL first, so the instance can be found even while (or if) the wait fails.
+      if (opts.output === 'table') ctx.stdout.write(launchedFields(inst));
+      if (opts.wait) {
+        inst = await waitUntilReady(client, inst.id, { timeoutMs, stderr: ctx.stderr });
+        ctx.stderr.write(`instance ${inst.id} is Ready\n`);
+      }
+      if (opts.output !== 'table') print(ctx.stdout, opts.output, inst, () => '');
     });
 
   app

@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { completionScript } from './completion.ts';
+import { buildProgram } from './program.ts';
+
+const program = () => buildProgram({ cwd: '/', env: {}, stdout: { write: () => true }, stderr: { write: () => true } });
+const which = (cmd: string) => ['/usr/bin', '/bin', '/usr/local/bin'].map((d) => join(d, cmd)).find((p) => existsSync(p));
+
+/** Runs bash with the generated script sourced and COMP_WORDS set to `words` (the last is the word being completed). */
+function complete(script: string, words: string[]): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'h2o-completion-'));
+  try {
+    writeFileSync(join(dir, 'h2o.bash'), script);
+    const driver = `source ${dir}/h2o.bash
+COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')})
+COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 ))
+_h2o
+printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const out = execFileSync('bash', ['--norc', '--noprofile', '-c', driver], { cwd: dir, encoding: 'utf8' });
+    return out.split('\n').filter(Boolean);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('bash completion offers the subcommands of the command path, from the commander tree', () => {
+  const script = completionScript(program(), 'bash');
+  assert.deepEqual(complete(script, ['h2o', '']), ['config', 'app', 'bundle', 'instance', 'tag', 'runtime-version', 'completion']);
+  assert.deepEqual(complete(script, ['h2o', 'in']), ['instance']);
+  assert.deepEqual(complete(script, ['h2o', 'instance', '']), ['list', 'get', 'status', 'logs', 'update', 'suspend', 'resume', 'terminate']);
+  assert.deepEqual(complete(script, ['h2o', 'bundle', '']), ['import', 'deploy', 'test']);
+  // Global flags and their values are skipped on the way to the command path.
+  assert.deepEqual(complete(script, ['h2o', '--profile', 'staging', 'app', 'l']), ['list']);
+  assert.deepEqual(complete(script, ['h2o', 'completion', '']), ['bash', 'zsh', 'fish']);
+});
+
+test('bash completion offers flags (global ones too) and the values of flags with a fixed set', () => {
+  const script = completionScript(program(), 'bash');
+  const flags = complete(script, ['h2o', 'instance', 'logs', '--']);
+  for (const f of ['--follow', '--previous', '--tail', '--config', '--profile', '--endpoint', '--help']) assert.ok(flags.includes(f), `${f} in ${flags.join(' ')}`);
+  assert.ok(!flags.includes('--visibility'), 'no flags of other commands');
+  assert.deepEqual(complete(script, ['h2o', 'app', 'list', '-o', '']), ['table', 'json', 'yaml']);
+  assert.deepEqual(complete(script, ['h2o', 'app', 'run', 'x', '-v', 'A']), ['ALL_USERS']);
+  assert.deepEqual(complete(script, ['h2o', 'instance', 'update', 'x', '--visibility', '']), ['PRIVATE', 'ALL_USERS', 'PUBLIC']);
+  // A flag that takes a free value completes to nothing rather than to subcommands.
+  assert.deepEqual(complete(script, ['h2o', 'app', 'list', '--search', '']), []);
+});
+
+test('the zsh script is bash completion through bashcompinit; the fish script lists every command path', { skip: !which('zsh') && !which('fish') && 'neither zsh nor fish is installed' }, () => {
+  const zsh = completionScript(program(), 'zsh');
+  assert.match(zsh, /^#compdef h2o\n/);
+  const fish = completionScript(program(), 'fish');
+  assert.match(fish, /complete -c h2o -n 'test \(__h2o_path\) = '\\''h2o instance'\\''' -a 'logs'/);
+  for (const [shell, script, check] of [
+    ['zsh', zsh, ['-n']],
+    ['fish', fish, ['--no-execute']],
+  ] as const) {
+    const bin = which(shell);
+    if (!bin) continue;
+    const r = spawnSync(bin, [...check], { input: script, encoding: 'utf8' });
+    assert.equal(r.status, 0, `${shell}: ${r.stderr}`);
+  }
+});
