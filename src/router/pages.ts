@@ -1,0 +1,104 @@
+/**
+ * The pages the router answers with instead of the app: starting (refreshes
+ * itself), suspended (resume for those allowed), failed, not found,
+ * forbidden, upstream errors and bad requests. Small self-contained HTML, no
+ * stack traces, nothing from the request echoed unescaped.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+export interface Page {
+  status: number;
+  title: string;
+  /** Plain-text sentences; escaped when rendered. */
+  message: string;
+  /** Seconds after which the page reloads itself. */
+  refreshSeconds?: number;
+  /** A POST button (resume): the page calls `url` and reloads. */
+  action?: { label: string; url: string; sameOrigin: boolean };
+  /** Extra response headers (Location, Retry-After). */
+  headers?: Record<string, string>;
+}
+
+/** HTML-escapes text for element content and attribute values. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Renders a page as a complete HTML document. */
+export function renderPage(p: Page): string {
+  const refresh = p.refreshSeconds ? `<meta http-equiv="refresh" content="${p.refreshSeconds}">` : '';
+  const action = p.action
+    ? `<p><button id="act">${escapeHtml(p.action.label)}</button> <span id="msg" role="status"></span></p>` +
+      `<script>document.getElementById('act').onclick=function(){var b=this;b.disabled=true;` +
+      `fetch(${JSON.stringify(p.action.url).replace(/</g, '\\u003c')},{method:'POST',credentials:'include',mode:${p.action.sameOrigin ? "'same-origin'" : "'no-cors'"}})` +
+      `.then(function(r){if(r.type!=='opaque'&&!r.ok)throw new Error('HTTP '+r.status);document.getElementById('msg').textContent='Starting…';setTimeout(function(){location.reload()},2000)})` +
+      `.catch(function(e){b.disabled=false;document.getElementById('msg').textContent='Could not resume: '+e.message})}</script>`
+    : '';
+  return (
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">${refresh}` +
+    `<title>${escapeHtml(p.title)}</title><style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}</style></head>` +
+    `<body><main><h1>${escapeHtml(p.title)}</h1><p>${escapeHtml(p.message)}</p>${action}</main></body></html>`
+  );
+}
+
+/** Answers with a page (no caching: states change). Safe to call on an already-answered response (does nothing). */
+export function sendPage(res: ServerResponse, p: Page): void {
+  if (res.headersSent || res.writableEnded) {
+    res.destroy();
+    return;
+  }
+  const body = renderPage(p);
+  res.writeHead(p.status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src *; frame-ancestors 'none'",
+    ...p.headers,
+  });
+  res.end(body);
+}
+
+/** A redirect (302 by default) with a tiny body. */
+export function redirect(res: ServerResponse, location: string, status = 302): void {
+  res.writeHead(status, { location, 'cache-control': 'no-store', 'content-type': 'text/plain; charset=utf-8' });
+  res.end(`Redirecting to ${location}\n`);
+}
+
+/** Refuses a websocket upgrade with a plain HTTP status on the raw socket. */
+export function refuseUpgrade(socket: Duplex, status: number, reason: string, headers: Record<string, string> = {}): void {
+  if (socket.destroyed) return;
+  const body = `${reason}\n`;
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
+}
+
+export const pages = {
+  notFound: (name: string): Page => ({ status: 404, title: 'No such app instance', message: `There is no app instance named "${name}". It may have been deleted; ask its owner for a new link.` }),
+  forbidden: (name: string): Page => ({ status: 403, title: 'You cannot open this app instance', message: `You are signed in, but instance "${name}" is not shared with you. Ask its owner to share it (visibility ALL_USERS or PUBLIC).` }),
+  starting: (name: string, detail?: string): Page => ({
+    status: 503,
+    title: 'The app is starting',
+    message: `Instance "${name}" is starting${detail ? ` (${detail})` : ''}. This page reloads itself until the app is ready.`,
+    refreshSeconds: 3,
+    headers: { 'retry-after': '3' },
+  }),
+  suspended: (name: string, resumeURL?: string, sameOrigin = true): Page => ({
+    status: 503,
+    title: 'The app is suspended',
+    message: resumeURL ? `Instance "${name}" is suspended. Resume it to use it again.` : `Instance "${name}" is suspended. Ask its owner to resume it.`,
+    ...(resumeURL ? { action: { label: 'Resume', url: resumeURL, sameOrigin } } : {}),
+  }),
+  stopping: (name: string): Page => ({ status: 503, title: 'The app is shutting down', message: `Instance "${name}" is being deleted or stopped.`, refreshSeconds: 5 }),
+  failed: (name: string, reason: string): Page => ({ status: 503, title: 'The app failed', message: `Instance "${name}" failed: ${reason}. Its owner can see the logs in the app store, and restart or delete it.` }),
+  upstream: (status: 502 | 503 | 504, name: string, what: string): Page => ({
+    status,
+    title: status === 504 ? 'The app did not answer in time' : 'The app is not reachable',
+    message: `Instance "${name}" ${what}. Try again in a moment; if it persists, its owner can check the logs.`,
+    ...(status === 503 ? { headers: { 'retry-after': '5' } } : {}),
+  }),
+  unknownHost: (): Page => ({ status: 421, title: 'Unknown host', message: 'This server does not serve the host name in this request.' }),
+  tooLarge: (limit: number): Page => ({ status: 413, title: 'Request too large', message: `The request body is larger than the ${limit} bytes the app store passes to apps.` }),
+  badRequest: (message: string): Page => ({ status: 400, title: 'Bad request', message }),
+};

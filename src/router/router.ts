@@ -1,0 +1,222 @@
+/**
+ * The router: every request and websocket upgrade for an instance is
+ * routed (host or base URL), authenticated and authorized by the one policy,
+ * then proxied to the instance's Ready pod — or answered with a page for its
+ * state. The server puts it in front of fastify (src/server/server.ts):
+ * `matches(req)` decides, `handle`/`upgrade` serve.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type pino from 'pino';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config/config.ts';
+import { BASE_PATH_PREFIX, instanceURL, mainHost, publicScheme } from '../config/instance-url.ts';
+import { canManageInstance, type PolicyOptions } from '../auth/policy.ts';
+import { AppError } from '../lib/errors.ts';
+import type { Viewer } from '../lib/principal.ts';
+import { ActivityTracker, type ActivityWriter } from './activity.ts';
+import { decide, signInURL } from './authorize.ts';
+import { prepareForwardHeaders, type ForwardOptions } from './forward-headers.ts';
+import { appPath, hostTable, requestHost, routeTarget, type HostTable, type RouteTarget } from './hosts.ts';
+import { RouterMetrics } from './metrics.ts';
+import { pages, redirect, refuseUpgrade, sendPage, type Page } from './pages.ts';
+import { UpstreamProxy, type ProxyEngine } from './proxy.ts';
+import { RouteTable, type InstanceLookup, type RouteState } from './route-table.ts';
+
+export interface RouterDeps {
+  config: Config;
+  /** The InstanceCache (src/k8s/instance-cache.ts) or anything with its get/pods(/onChange). */
+  instances: InstanceLookup;
+  /** The same authentication the API uses, from the raw request (bearer token or session cookie). */
+  authenticate: (req: IncomingMessage) => Promise<Viewer>;
+  metrics: Registry;
+  logger?: pino.Logger;
+  /** Writes status.lastActivityTime (kubeActivityWriter); without it activity is only kept in memory. */
+  recordActivity?: ActivityWriter;
+  /** Another proxy engine with http-proxy's interface (the benchmark compares http-proxy). */
+  proxyEngine?: ProxyEngine;
+}
+
+export interface Router {
+  /** True when the request is the router's (an instance host, or /instance/… on any host). */
+  matches(req: IncomingMessage): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Last activity (ms since epoch) recorded for an instance, if any. */
+  lastActivity(instance: string): number | undefined;
+  /** Flushes activity, closes proxied websockets and upstream connections. */
+  close(): Promise<void>;
+}
+
+/** Metric label for requests that name no existing instance (keeps label cardinality bounded). */
+const NO_INSTANCE = '';
+
+type Viewed = { viewer: Viewer } | { page: Page };
+
+export function createRouter(deps: RouterDeps): Router {
+  const { config, logger } = deps;
+  const table: HostTable = hostTable(config);
+  const routes = new RouteTable(deps.instances);
+  const metrics = new RouterMetrics(deps.metrics);
+  const policy: PolicyOptions = { publicAccess: config.auth.publicAccess };
+  const mode = config.router.routingMode;
+  const forward: ForwardOptions = { platformCookie: config.auth.cookieName, trustForwarded: config.router.trustForwardedHeaders, scheme: publicScheme(config) };
+  const proxy = new UpstreamProxy({
+    connectTimeoutMs: config.router.upstreamConnectTimeout * 1000,
+    responseTimeoutMs: config.router.upstreamTimeout * 1000,
+    maxBodyBytes: config.router.maxBodySize,
+    ...(deps.proxyEngine ? { engine: deps.proxyEngine } : {}),
+  });
+  const activity = new ActivityTracker(deps.recordActivity ?? (async () => undefined), config.router.activityFlushInterval * 1000, logger);
+  const sockets = new Set<Duplex>();
+  const targets = new WeakMap<IncomingMessage, RouteTarget>();
+
+  function target(req: IncomingMessage): RouteTarget {
+    let t = targets.get(req);
+    if (!t) targets.set(req, (t = routeTarget(table, req)));
+    return t;
+  }
+
+  async function view(req: IncomingMessage): Promise<Viewed> {
+    try {
+      return { viewer: await deps.authenticate(req) };
+    } catch (err) {
+      if (err instanceof AppError && err.status === 401) return { page: { status: 401, title: 'Sign-in failed', message: err.message } };
+      logger?.error({ err }, 'router: authentication failed');
+      return { page: { status: 503, title: 'Sign-in is unavailable', message: 'The app store could not check who you are. Try again in a moment.', headers: { 'retry-after': '5' } } };
+    }
+  }
+
+  /** The page for an instance that is not ready (or undefined when it is). */
+  function statePage(name: string, s: RouteState, viewer: Viewer, t: { mode: string }): Page | undefined {
+    switch (s.state) {
+      case 'ready':
+        return undefined;
+      case 'not-found':
+        return pages.notFound(name);
+      case 'starting':
+        return pages.starting(name, s.detail);
+      case 'stopping':
+        return pages.stopping(name);
+      case 'failed':
+        return pages.failed(name, s.reason);
+      case 'suspended': {
+        if (!canManageInstance(viewer, s.facts)) return pages.suspended(name);
+        const sameOrigin = t.mode === 'BASE_URL';
+        const path = `/api/v1/instances/${encodeURIComponent(name)}/resume`;
+        return pages.suspended(name, sameOrigin ? path : `${publicScheme(config)}://${mainHost(config)}${path}`, sameOrigin);
+      }
+    }
+  }
+
+  function answer(res: ServerResponse, instance: string, started: number, p: Page): void {
+    sendPage(res, p);
+    metrics.request(instance, p.status, (performance.now() - started) / 1000);
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const t = target(req);
+    if (!(req.url ?? '').startsWith('/')) return answer(res, NO_INSTANCE, started, pages.badRequest('The request target must be a path (absolute-form request targets are not served).'));
+    if (t.kind === 'main') return answer(res, NO_INSTANCE, started, pages.badRequest('Not an app instance URL.'));
+    if (t.kind === 'unknown-host') return answer(res, NO_INSTANCE, started, pages.unknownHost());
+    if (t.kind === 'add-slash') {
+      const q = (req.url ?? '').indexOf('?');
+      return redirect(res, `${BASE_PATH_PREFIX}${t.name}/${q < 0 ? '' : (req.url ?? '').slice(q)}`, 301);
+    }
+    if (t.mode !== mode) {
+      // The same instance and path in the configured mode; built from the validated name, so it cannot point elsewhere.
+      return redirect(res, instanceURL(config, t.name, mode).replace(/\/$/, '') + appPath(t), 302);
+    }
+    const s = routes.lookup(t.name);
+    if (s.state === 'not-found') return answer(res, NO_INSTANCE, started, pages.notFound(t.name));
+    const v = await view(req);
+    if ('page' in v) return answer(res, t.name, started, v.page);
+    const d = decide(v.viewer, s.facts, policy);
+    if (d.kind === 'sign-in') {
+      redirect(res, signInURL(config, t.name, t.path, t.mode));
+      return metrics.request(t.name, 302, (performance.now() - started) / 1000);
+    }
+    if (d.kind === 'forbidden') return answer(res, t.name, started, pages.forbidden(t.name));
+    const page = statePage(t.name, s, v.viewer, t);
+    if (page || s.state !== 'ready') return answer(res, t.name, started, page ?? pages.starting(t.name));
+    if (proxy.bodyTooLarge(req)) return answer(res, t.name, started, pages.tooLarge(config.router.maxBodySize));
+    prepareForwardHeaders(req, forward);
+    activity.touch(t.name);
+    res.once('finish', () => metrics.request(t.name, res.statusCode, (performance.now() - started) / 1000));
+    proxy.web(req, res, s.upstream, (f, tooLarge) => {
+      if (tooLarge) return sendPage(res, pages.tooLarge(config.router.maxBodySize));
+      logger?.warn({ instance: t.name, code: f.code, status: f.status }, 'router: upstream error');
+      sendPage(res, pages.upstream(f.status, t.name, f.what));
+    });
+  }
+
+  /** A cross-origin handshake would carry the user's cookie to the app (cross-site websocket hijacking). */
+  function foreignOrigin(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (!origin) return false;
+    try {
+      return new URL(origin).host.toLowerCase() !== requestHost(req);
+    } catch {
+      return true;
+    }
+  }
+
+  async function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const t = target(req);
+    const refuse = (instance: string, status: number, reason: string, headers?: Record<string, string>) => {
+      metrics.upgrade(instance, status);
+      refuseUpgrade(socket, status, reason, headers);
+    };
+    if (t.kind !== 'instance') return refuse(NO_INSTANCE, t.kind === 'unknown-host' ? 421 : 404, t.kind === 'unknown-host' ? 'Misdirected Request' : 'Not Found');
+    // Browsers do not follow redirects on websocket handshakes: the wrong mode is simply not found.
+    if (t.mode !== mode) return refuse(NO_INSTANCE, 404, 'Not Found');
+    if (foreignOrigin(req)) return refuse(NO_INSTANCE, 403, 'Forbidden');
+    const s = routes.lookup(t.name);
+    if (s.state === 'not-found') return refuse(NO_INSTANCE, 404, 'Not Found');
+    const v = await view(req);
+    if ('page' in v) return refuse(t.name, v.page.status, v.page.status === 401 ? 'Unauthorized' : 'Service Unavailable');
+    const d = decide(v.viewer, s.facts, policy);
+    if (d.kind === 'sign-in') return refuse(t.name, 401, 'Unauthorized');
+    if (d.kind === 'forbidden') return refuse(t.name, 403, 'Forbidden');
+    if (s.state !== 'ready') return refuse(t.name, 503, 'Service Unavailable', { 'retry-after': '3' });
+    prepareForwardHeaders(req, forward);
+    activity.touch(t.name);
+    metrics.upgrade(t.name, 101);
+    metrics.websocketOpened(t.name);
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      metrics.websocketClosed(t.name);
+      activity.touch(t.name);
+    });
+    proxy.ws(req, socket, head, s.upstream, (f) => {
+      logger?.warn({ instance: t.name, code: f.code, status: f.status }, 'router: upstream websocket error');
+      refuseUpgrade(socket, f.status, f.status === 504 ? 'Gateway Timeout' : f.status === 503 ? 'Service Unavailable' : 'Bad Gateway');
+    });
+  }
+
+  return {
+    matches: (req) => target(req).kind !== 'main',
+    handle(req, res) {
+      serve(req, res).catch((err: unknown) => {
+        logger?.error({ err }, 'router: request failed');
+        sendPage(res, { status: 500, title: 'Internal error', message: 'The app store could not route this request.' });
+      });
+    },
+    upgrade(req, socket, head) {
+      serveUpgrade(req, socket, head).catch((err: unknown) => {
+        logger?.error({ err }, 'router: upgrade failed');
+        refuseUpgrade(socket, 500, 'Internal Server Error');
+      });
+    },
+    lastActivity: (instance) => activity.lastActivity(instance),
+    async close() {
+      routes.close();
+      for (const s of sockets) s.destroy();
+      proxy.close();
+      await activity.close();
+    },
+  };
+}
