@@ -202,9 +202,11 @@ function fishScript(program: Command): string {
     for (const f of n.flags) {
       const parts = f.names.map((flag) => (flag.startsWith('--') ? `-l ${flag.slice(2)}` : `-s ${flag.slice(1)}`));
       let value = '';
-      if (f.value === 'file' || f.value === 'dir') value = ' -r -F';
-      else if (f.value === 'none') value = ' -r';
-      else if (f.value) value = ` -r -a ${q(f.value.words.join(' '))}`;
+      // -x (a value, no file names) everywhere; paths come from fish's own helpers, as -F would leak files into every flag.
+      if (f.value === 'file') value = " -x -a '(__fish_complete_path (commandline -ct))'";
+      else if (f.value === 'dir') value = " -x -a '(__fish_complete_directories (commandline -ct))'";
+      else if (f.value === 'none') value = ' -x';
+      else if (f.value) value = ` -x -a ${q(f.value.words.join(' '))}`;
       lines.push(`complete -c ${name} ${at} ${parts.join(' ')}${value} -d ${q(oneLine(f.description))}`);
     }
   }
