@@ -1,0 +1,275 @@
+/**
+ * The launcher: the process inside each app pod (and behind `h2o exec`).
+ * Steps, in order: fetch the bundle and verify its digest; unpack it safely
+ * into the app folder; create the venv and install requirements.txt; start
+ * waved on the instance port and the app beside it. Until waved takes the
+ * port, the port serves the progress page. Every output line is marked with
+ * its source. Resolves to the exit code: non-zero when preparation fails or
+ * waved or the app exits. See docs/launcher.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { constants } from 'node:fs';
+import { access, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { extractBundle } from '../bundle/extract.ts';
+import { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from '../bundle/limits.ts';
+import { fetchBundle, LaunchError } from './download.ts';
+import { installRequirements } from './install.ts';
+import { prefixLines, writeLines } from './output.ts';
+import { ProgressServer, STEPS, type Step } from './progress-page.ts';
+import type { LauncherSettings } from './settings.ts';
+
+export { LaunchError } from './download.ts';
+
+export interface LauncherIO {
+  /** Where every prefixed line goes (the container's stdout). */
+  out: Writable;
+  /** Aborting stops the launcher: children get SIGTERM, the promise resolves to 0. */
+  signal?: AbortSignal;
+  limits?: BundleLimits;
+  /** Called when a step begins and once the app runs ('running'). */
+  onStep?: (step: Step | 'running') => void;
+}
+
+/** Top-level names the launcher put into the app folder, removed on the next start (the folder may hold mounts). */
+const EXTRACTED_MARKER = '.appstore-extracted';
+/** How long waved gets to open its port. */
+const WAVED_START_MS = 30_000;
+/** Grace between SIGTERM and SIGKILL when stopping children. */
+const STOP_GRACE_MS = 5_000;
+
+/** Runs the launcher to the end; resolves to its exit code. */
+export async function runLauncher(s: LauncherSettings, io: LauncherIO): Promise<number> {
+  const log = (m: string) => writeLines(io.out, 'launcher', m);
+  const title = s.childEnv.H2O_CLOUD_APP_TITLE || s.childEnv.H2O_CLOUD_APP_NAME || s.module;
+  await mkdir(s.workDir, { recursive: true });
+  let progress: ProgressServer;
+  try {
+    progress = await ProgressServer.listen(s.listen.host, s.listen.port, title);
+  } catch (err) {
+    log(`cannot listen on ${s.listen.host || '*'}:${s.listen.port}: ${(err as Error).message}`);
+    return 1;
+  }
+  log(`progress page on ${s.listen.host || '*'}:${s.listen.port}; app ${s.module}, bundle ${s.bundleURL.replace(/\?.*$/, '')}`);
+  let step: Step = STEPS[0];
+  const begin = (next: Step, detail?: string) => {
+    step = next;
+    progress.set({ step, ...(detail ? { detail } : {}) });
+    io.onStep?.(step);
+    log(`${step}${detail ? ` (${detail})` : ''}`);
+  };
+  const fail = async (err: unknown): Promise<number> => {
+    const message = err instanceof Error ? err.message : String(err);
+    log(`FAILED at "${step}": ${message}`);
+    progress.set({ step, error: message });
+    // Kept up a while so the user reads why; the pod's restart brings it back.
+    if (s.failureHoldSeconds > 0 && !io.signal?.aborted) {
+      await sleep(s.failureHoldSeconds * 1000, undefined, io.signal ? { signal: io.signal } : {}).catch(() => undefined);
+    }
+    await progress.close();
+    return 1;
+  };
+  const venvDir = s.resourcePath ? join(s.resourcePath, 'venv') : join(s.workDir, 'venv');
+  let waved: string;
+  try {
+    begin(STEPS[0]);
+    const bundleFile = join(s.workDir, 'bundle.wave');
+    const got = await fetchBundle({ url: s.bundleURL, ...(s.bundleDigest ? { digest: s.bundleDigest } : {}), ...(s.launcherToken ? { token: s.launcherToken } : {}), dest: bundleFile, maxBytes: (io.limits ?? DEFAULT_BUNDLE_LIMITS).maxBundleBytes });
+    log(`bundle fetched: ${got.size} bytes, sha256:${got.sha256}${s.bundleDigest ? ' (digest verified)' : ''}`);
+    await unpack(bundleFile, s.appDir, join(s.workDir, 'extract'), io.limits ?? DEFAULT_BUNDLE_LIMITS);
+    await rm(bundleFile, { force: true });
+    await writeLiteralFiles(s);
+    if (io.signal?.aborted) return stopEarly(progress);
+
+    begin(STEPS[1], s.resourcePath ? `environment on the resource volume ${s.resourcePath}` : undefined);
+    const env = { ...s.childEnv };
+    // With a resource volume, downloads survive restarts too.
+    if (s.resourcePath && !env.UV_CACHE_DIR) env.UV_CACHE_DIR = join(s.resourcePath, 'uv-cache');
+    const inst = await installRequirements({ appDir: s.appDir, venvDir, python: s.python, ...(s.uv !== undefined ? { uv: s.uv } : {}), env, out: io.out, reuse: !!s.resourcePath });
+    log(inst.reused ? `reusing the Python environment in ${venvDir} (requirements unchanged)` : `requirements installed with ${inst.installer} in ${inst.seconds.toFixed(1)}s`);
+    if (io.signal?.aborted) return stopEarly(progress);
+
+    begin(STEPS[2]);
+    waved = s.waved ?? join(venvDir, 'waved');
+    try {
+      await access(waved, constants.X_OK);
+    } catch {
+      throw new LaunchError(`waved was not found at ${waved}: add h2o-wave to requirements.txt (its wheel ships waved), or use a runtime image that provides it (H2O_CLOUD_LAUNCHER_WAVED)`);
+    }
+  } catch (err) {
+    return fail(err);
+  }
+
+  // Hand the port over: the progress page stops, waved listens where it was.
+  const appHost = s.listen.host && s.listen.host !== '0.0.0.0' && s.listen.host !== '::' ? s.listen.host : '127.0.0.1';
+  const appPort = await freePort(appHost);
+  const appAddress = `http://${appHost}:${appPort}`;
+  await progress.close();
+  const wavedDataDir = join(s.workDir, 'wave-data');
+  await mkdir(wavedDataDir, { recursive: true });
+  const listen = `${s.listen.host.includes(':') ? `[${s.listen.host}]` : s.listen.host}:${s.listen.port}`;
+  const wavedProc = startChild(waved, ['-listen', listen, '-base-url', s.baseURL, '-web-dir', join(dirname(waved), 'www'), '-data-dir', wavedDataDir], {
+    cwd: s.workDir,
+    env: { ...s.childEnv, H2O_WAVE_LISTEN: listen, H2O_WAVE_BASE_URL: s.baseURL },
+    out: io.out,
+    source: 'waved',
+  });
+  const connectHost = appHost;
+  const up = await waitForPort(connectHost, s.listen.port, wavedProc, WAVED_START_MS);
+  if (up !== true) {
+    await stopChild(wavedProc.child);
+    // The port is free again: show why on the page.
+    try {
+      progress = await ProgressServer.listen(s.listen.host, s.listen.port, title);
+      progress.set({ step });
+    } catch {
+      // waved (or someone) still holds the port; the log says why
+    }
+    return fail(new LaunchError(`waved did not start: ${up}\n${wavedProc.tail.slice(-15).join('\n')}`));
+  }
+  log(`waved listening on ${listen} (base URL ${s.baseURL}); starting ${s.module} at ${appAddress}`);
+  const venvBin = join(venvDir, 'bin');
+  const appProc = startChild(join(venvBin, 'python'), ['-m', 'uvicorn', '--host', appHost, '--port', String(appPort), `${s.module}:main`], {
+    cwd: s.appDir,
+    env: {
+      ...s.childEnv,
+      VIRTUAL_ENV: venvDir,
+      PATH: `${venvBin}${s.childEnv.PATH ? `:${s.childEnv.PATH}` : ''}`,
+      PYTHONUNBUFFERED: '1',
+      H2O_WAVE_ADDRESS: s.waveAddress,
+      H2O_WAVE_APP_ADDRESS: appAddress,
+      H2O_WAVE_BASE_URL: s.baseURL,
+    },
+    out: io.out,
+    source: 'app',
+  });
+  io.onStep?.('running');
+
+  const aborted = io.signal ? once(io.signal, 'abort').then(() => 'abort' as const) : new Promise<never>(() => undefined);
+  const first = await Promise.race([wavedProc.exit.then((e) => ({ who: 'waved', ...e })), appProc.exit.then((e) => ({ who: 'app', ...e })), aborted]);
+  if (first === 'abort') {
+    log('stopping: the launcher was asked to stop');
+    await Promise.all([stopChild(appProc.child), stopChild(wavedProc.child)]);
+    return 0;
+  }
+  log(`${first.who === 'app' ? `the app (${s.module})` : 'waved'} exited (${first.describe}); stopping ${first.who === 'app' ? 'waved' : 'the app'}`);
+  await Promise.all([stopChild(appProc.child), stopChild(wavedProc.child)]);
+  return first.code === 0 || first.code === null ? 1 : first.code;
+}
+
+function stopEarly(progress: ProgressServer): Promise<number> {
+  return progress.close().then(() => 0);
+}
+
+/** Unpacks into a fresh staging folder, then moves the entries into appDir (which may hold mounted [[File]] folders). */
+async function unpack(bundleFile: string, appDir: string, staging: string, limits: BundleLimits): Promise<void> {
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(appDir, { recursive: true });
+  // Leftovers of an earlier start in a folder that outlived it (local runs).
+  const previous = await readFile(join(appDir, EXTRACTED_MARKER), 'utf8').catch(() => '');
+  for (const name of previous.split('\n').filter(Boolean)) {
+    if (!name.includes('/') && name !== '..' && name !== '.') await rm(join(appDir, name), { recursive: true, force: true });
+  }
+  try {
+    await extractBundle(bundleFile, staging, limits);
+  } catch (err) {
+    throw new LaunchError(`the bundle cannot be unpacked: ${(err as Error).message}`, { cause: err });
+  }
+  const names = await readdir(staging);
+  await writeFile(join(appDir, EXTRACTED_MARKER), names.join('\n') + '\n');
+  for (const name of names) {
+    const from = join(staging, name);
+    const to = join(appDir, name);
+    try {
+      await rename(from, to);
+    } catch {
+      // Another filesystem, or a mounted folder of the same name: copy into it, never over a file.
+      try {
+        await cp(from, to, { recursive: true, force: false, errorOnExist: true });
+      } catch (err) {
+        throw new LaunchError(`the bundle's ${name} collides with a file mounted in the app folder (${(err as Error).message}): move the [[File]] path in app.toml or rename the bundle's file`);
+      }
+    }
+  }
+  await rm(staging, { recursive: true, force: true });
+}
+
+async function writeLiteralFiles(s: LauncherSettings): Promise<void> {
+  for (const f of s.files) {
+    const target = isAbsolute(f.path) ? f.path : resolve(s.appDir, f.path);
+    const rel = relative(s.appDir, target);
+    if (!isAbsolute(f.path) && (rel.startsWith(`..${sep}`) || rel === '..')) throw new LaunchError(`[[File]] path ${f.path} leaves the app folder`);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, f.content, { mode: 0o600 });
+  }
+}
+
+interface Child {
+  child: ChildProcess;
+  exit: Promise<{ code: number | null; describe: string }>;
+  tail: string[];
+}
+
+function startChild(cmd: string, args: string[], opts: { cwd: string; env: Record<string, string>; out: Writable; source: string }): Child {
+  const tail: string[] = [];
+  // Its own process group, so stopping it reaches its children (uvicorn workers, reloaders).
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const lines = Promise.all([prefixLines(child.stdout!, opts.out, opts.source, tail), prefixLines(child.stderr!, opts.out, opts.source, tail)]);
+  const exit = new Promise<{ code: number | null; describe: string }>((res) => {
+    child.once('error', (err) => res({ code: 127, describe: `could not start ${cmd}: ${err.message}` }));
+    child.once('exit', (code, sig) => {
+      void lines.then(() => res({ code: code ?? (sig ? 128 + (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 }) as Record<string, number>)[sig]! || 1 : 1), describe: code !== null ? `exit code ${code}` : `signal ${sig}` }));
+    });
+  });
+  return { child, exit, tail };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = once(child, 'exit');
+  const kill = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // already gone
+    }
+  };
+  kill('SIGTERM');
+  const timer = setTimeout(() => kill('SIGKILL'), STOP_GRACE_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A port free on `host` right now. */
+function freePort(host: string): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      srv.close(() => res(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+/** Resolves true once host:port accepts a connection, or a reason string (the process exited, or time ran out). */
+async function waitForPort(host: string, port: number, proc: Child, timeoutMs: number): Promise<true | string> {
+  let exited: string | undefined;
+  void proc.exit.then((e) => (exited = e.describe));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (exited) return `it exited (${exited})`;
+    const ok = await new Promise<boolean>((res) => {
+      const sock = connect({ host, port });
+      sock.once('connect', () => (sock.destroy(), res(true)));
+      sock.once('error', () => res(false));
+    });
+    if (ok && !exited) return true;
+    await sleep(100);
+  }
+  return `its port ${port} did not open within ${timeoutMs / 1000}s`;
+}
