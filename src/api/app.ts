@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Authenticator } from '../auth/authenticate.ts';
+import type { AuthVia, RequestAuth } from '../auth/request-auth.ts';
 import type { PolicyOptions } from '../auth/policy.ts';
 import type { BundleLimits } from '../bundle/limits.ts';
 import type { Config } from '../config/config.ts';
@@ -20,7 +20,9 @@ import { isLauncherToken } from '../auth/launcher-token.ts';
 import { ForbiddenError } from '../lib/errors.ts';
 import { errorHandler } from './errors.ts';
 import { appRoutes, BUNDLE_ROUTE } from './routes/apps.ts';
-import { authRoutes, oidcViewer, type OidcDeps } from './routes/auth.ts';
+import { authConfigRoute, authRoutes, type OidcDeps } from './routes/auth.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+import type { TokenStore } from '../repository/tokens.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { tagRoutes } from './routes/tags.ts';
 import { AppListSchema, AppSchema, ErrorSchema, ImportResultSchema, MeSchema, TagSchema } from './schemas.ts';
@@ -37,7 +39,10 @@ export interface ApiDeps {
   apps: AppRepository;
   tags: TagRepository;
   blobs: BlobStore;
-  authenticate: Authenticator;
+  /** Turns a request's credentials into a viewer (src/auth/request-auth.ts); the router uses `auth.authenticate` too. */
+  auth: RequestAuth;
+  /** Platform API tokens. */
+  tokens: TokenStore;
   instances: InstanceCounter;
   /** Key that signs launcher tokens (a server secret shared by every replica). */
   launcherKey: Buffer;
@@ -61,6 +66,8 @@ declare module 'fastify' {
     viewer: Viewer;
     /** A launcher token presented instead of a user's credentials (bundle downloads only). */
     launcherToken?: string;
+    /** How the viewer signed in (a platform token cannot create tokens). */
+    authVia: AuthVia;
   }
 }
 
@@ -90,6 +97,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   app.setErrorHandler(errorHandler);
   app.decorateRequest('viewer', null);
   app.decorateRequest('launcherToken', undefined);
+  app.decorateRequest('authVia', 'anonymous');
   app.addHook('onRequest', async (request) => {
     const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
     if (bearer && isLauncherToken(bearer)) {
@@ -99,8 +107,9 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
       request.viewer = null;
       return;
     }
-    const oidc = deps.oidc;
-    request.viewer = oidc ? await oidcViewer(request, deps.config, oidc) : deps.authenticate(request.headers.authorization);
+    const id = await deps.auth.identify(request);
+    request.viewer = id.viewer;
+    request.authVia = id.via;
   });
 
   const c = deps.config;
@@ -116,7 +125,9 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     },
   };
   await app.register(metaRoutes(ctx));
+  await app.register(authConfigRoute(ctx));
   if (deps.oidc) await app.register(authRoutes(ctx, deps.oidc));
+  await app.register(tokenRoutes(ctx), { prefix: '/api/v1' });
   await app.register(appRoutes(ctx), { prefix: '/api/v1' });
   await app.register(tagRoutes(ctx), { prefix: '/api/v1' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

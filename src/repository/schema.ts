@@ -126,9 +126,32 @@ export const sessions = pgTable(
     roles: text('roles').array().notNull().default(sql`'{}'::text[]`),
     idToken: text('id_token'),
     refreshToken: text('refresh_token'),
+    /** When the provider's tokens expire; the session refreshes them with the refresh token after that. */
+    tokenExpiresAt: timestamp('token_expires_at', { withTimezone: true, precision: 3, mode: 'date' }),
     createdAt: timestampColumn('created_at'),
     expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3, mode: 'date' }).notNull(),
     lastSeenAt: timestampColumn('last_seen_at'),
   },
   (t) => [index('sessions_subject_idx').on(t.subject), index('sessions_expires_at_idx').on(t.expiresAt)],
+);
+
+/**
+ * Platform API tokens (scripts, CI): named, expiring, revocable. Only the
+ * SHA-256 of the secret is stored. A token carries its creator's identity
+ * and roles as they were at creation (docs/auth.md).
+ */
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    secretHash: text('secret_hash').notNull().unique(),
+    name: text('name').notNull(),
+    subject: text('subject').notNull(),
+    userName: text('user_name').notNull(),
+    roles: text('roles').array().notNull().default(sql`'{}'::text[]`),
+    createdAt: timestampColumn('created_at'),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3, mode: 'date' }).notNull(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true, precision: 3, mode: 'date' }),
+  },
+  (t) => [unique('api_tokens_subject_name_unique').on(t.subject, t.name), index('api_tokens_expires_at_idx').on(t.expiresAt)],
 );

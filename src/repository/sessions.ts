@@ -15,8 +15,21 @@ export interface NewSession {
   roles: string[];
   idToken?: string;
   refreshToken?: string;
+  /** When the provider's tokens expire (refresh after that). */
+  tokenExpiresAt?: Date;
   /** Lifetime in seconds. */
   ttlSeconds: number;
+}
+
+/** What a refresh at the provider changes in a session. */
+export interface RefreshedSession {
+  name: string;
+  roles: string[];
+  idToken: string;
+  refreshToken?: string;
+  tokenExpiresAt?: Date;
+  /** The session's new end (sliding: SessionTTL from the refresh). */
+  expiresAt: Date;
 }
 
 export interface Session {
@@ -25,6 +38,7 @@ export interface Session {
   roles: string[];
   idToken?: string;
   refreshToken?: string;
+  tokenExpiresAt?: Date;
   createdAt: Date;
   expiresAt: Date;
   lastSeenAt: Date;
@@ -56,6 +70,7 @@ export class SessionStore {
       roles: s.roles,
       idToken: s.idToken ? seal(this.key, s.idToken, SEAL_CONTEXT) : null,
       refreshToken: s.refreshToken ? seal(this.key, s.refreshToken, SEAL_CONTEXT) : null,
+      tokenExpiresAt: s.tokenExpiresAt ?? null,
       createdAt: now,
       expiresAt,
       lastSeenAt: now,
@@ -83,10 +98,29 @@ export class SessionStore {
       roles: row.roles,
       ...(idToken ? { idToken } : {}),
       ...(refreshToken ? { refreshToken } : {}),
+      ...(row.tokenExpiresAt ? { tokenExpiresAt: row.tokenExpiresAt } : {}),
       createdAt: row.createdAt,
       expiresAt: row.expiresAt,
       lastSeenAt: row.lastSeenAt,
     };
+  }
+
+  /** Stores the result of a refresh at the provider (new tokens, current name and roles, later end); false when the session is gone. */
+  async refreshed(token: string, r: RefreshedSession): Promise<boolean> {
+    const rows = await this.database.db
+      .update(sessions)
+      .set({
+        name: r.name,
+        roles: r.roles,
+        idToken: seal(this.key, r.idToken, SEAL_CONTEXT),
+        // A provider that does not rotate refresh tokens sends none: keep the old one.
+        ...(r.refreshToken ? { refreshToken: seal(this.key, r.refreshToken, SEAL_CONTEXT) } : {}),
+        tokenExpiresAt: r.tokenExpiresAt ?? null,
+        expiresAt: r.expiresAt,
+      })
+      .where(eq(sessions.idHash, hash(token)))
+      .returning({ idHash: sessions.idHash });
+    return rows.length > 0;
   }
 
   /** Ends a session (logout); returns whether it existed. */

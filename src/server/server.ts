@@ -8,13 +8,16 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { buildApi, noInstances, type Api, type ApiDeps } from '../api/app.ts';
 import type { OidcDeps } from '../api/routes/auth.ts';
-import { assertLocalModeSafe, createAuthenticator } from '../auth/authenticate.ts';
+import { assertLocalModeSafe } from '../auth/authenticate.ts';
+import { startAuthCleanup } from '../auth/cleanup.ts';
+import { RequestAuth } from '../auth/request-auth.ts';
 import { OidcClient, oidcSettings } from '../auth/oidc.ts';
 import type { Config } from '../config/config.ts';
 import { openDatabase, type Database } from '../repository/db.ts';
 import { AppRepository } from '../repository/apps.ts';
 import { serverSecret } from '../repository/secrets.ts';
 import { SessionStore } from '../repository/sessions.ts';
+import { TokenStore } from '../repository/tokens.ts';
 import { TagRepository } from '../repository/tags.ts';
 import { InvalidError } from '../lib/errors.ts';
 import { createMetricsRegistry } from '../lib/metrics.ts';
@@ -73,18 +76,24 @@ async function oidcDeps(config: Config, db: Database): Promise<OidcDeps> {
 
 /** The API's dependencies on real stores; `extra` overrides parts (tests inject an instance counter or a logger). */
 export async function apiDeps(config: Config, db: Database, blobs: BlobStore, extra: Partial<ApiDeps> = {}): Promise<ApiDeps> {
+  const tokens = new TokenStore(db);
+  const oidc = config.auth.mode === 'oidc' ? await oidcDeps(config, db) : undefined;
   return {
     config,
     apps: new AppRepository(db),
     tags: new TagRepository(db),
     blobs,
-    authenticate: createAuthenticator(config.auth),
+    auth: new RequestAuth({ config, tokens, ...(oidc ? { oidc } : {}) }),
+    tokens,
     instances: noInstances,
     launcherKey: await serverSecret(db, LAUNCHER_KEY_SECRET),
-    ...(config.auth.mode === 'oidc' ? { oidc: await oidcDeps(config, db) } : {}),
+    ...(oidc ? { oidc } : {}),
     ...extra,
   };
 }
+
+/** How often expired sessions and platform tokens are removed. */
+export const AUTH_CLEANUP_INTERVAL_MS = 10 * 60_000;
 
 export async function startServer(config: Config, warnings: string[] = []): Promise<RunningServer> {
   assertLocalModeSafe(config);
@@ -93,7 +102,14 @@ export async function startServer(config: Config, warnings: string[] = []): Prom
   if (config.auth.mode === 'local') logger.warn({ user: config.auth.localUser }, 'local sign-in: every request without credentials acts as the local admin (development use only)');
   const { db, blobs } = await openStores(config);
   const metrics = createMetricsRegistry();
-  const api = await buildApi(await apiDeps(config, db, blobs, { logger, metrics }));
+  const deps = await apiDeps(config, db, blobs, { logger, metrics });
+  const api = await buildApi(deps);
+  const cleanup = startAuthCleanup({
+    ...(deps.oidc ? { sessions: deps.oidc.sessions } : {}),
+    tokens: deps.tokens,
+    intervalMs: AUTH_CLEANUP_INTERVAL_MS,
+    onRun: (r) => ('error' in r ? logger.warn({ err: r.error }, 'removing expired sessions and tokens failed; retrying at the next interval') : logger.debug(r, 'removed expired sessions and tokens')),
+  });
   const { host, port } = config.server.listen;
   await api.listen({ host, port });
   const addr = api.server.address();
@@ -103,6 +119,7 @@ export async function startServer(config: Config, warnings: string[] = []): Prom
     api,
     url,
     async close() {
+      await cleanup.stop();
       await api.close();
       await db.close();
     },

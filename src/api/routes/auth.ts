@@ -9,11 +9,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { principalFromRoles } from '../../auth/authenticate.ts';
 import type { OidcClient } from '../../auth/oidc.ts';
+import { readCookies } from '../../auth/request-auth.ts';
 import type { Config } from '../../config/config.ts';
 import { InvalidError, UnauthorizedError } from '../../lib/errors.ts';
-import type { Viewer } from '../../lib/principal.ts';
 import { seal, unseal } from '../../lib/seal.ts';
 import type { SessionStore } from '../../repository/sessions.ts';
 import type { ApiContext } from '../app.ts';
@@ -29,18 +28,6 @@ export interface OidcDeps {
 const LOGIN_CONTEXT = 'appstore-login-state';
 const LOGIN_TTL_SECONDS = 600;
 
-/** Cookies of a request by name (the first wins, as browsers send the most specific path first). */
-export function readCookies(header: string | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const name = part.slice(0, eq).trim();
-    if (name && !out.has(name)) out.set(name, part.slice(eq + 1).trim());
-  }
-  return out;
-}
-
 /**
  * A return path that stays on this site: starts with one `/`, no `//` or
  * `/\` (browsers read both as another host), no control characters.
@@ -55,22 +42,6 @@ function baseUrl(config: Config, request: FastifyRequest): string {
 
 function cookie(name: string, value: string, opts: { maxAge: number; path: string; secure: boolean }): string {
   return `${name}=${value}; Path=${opts.path}; Max-Age=${opts.maxAge}; HttpOnly; SameSite=Lax${opts.secure ? '; Secure' : ''}`;
-}
-
-/** The viewer of a request in oidc mode: an ID token as bearer (the CLI), else the session cookie, else anonymous. */
-export async function oidcViewer(request: FastifyRequest, config: Config, oidc: OidcDeps): Promise<Viewer> {
-  const authorization = request.headers.authorization;
-  if (authorization) {
-    const bearer = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
-    if (!bearer) throw new UnauthorizedError('the Authorization header must be "Bearer <token>"');
-    const audiences = [config.auth.clientID, ...(config.auth.cliClientID ? [config.auth.cliClientID] : [])];
-    return (await oidc.client.verifyIdToken(bearer, audiences)).principal;
-  }
-  const token = readCookies(request.headers.cookie).get(config.auth.cookieName);
-  if (!token) return null;
-  // A tampered, expired or logged-out cookie is simply no session.
-  const s = await oidc.sessions.get(token);
-  return s ? principalFromRoles(s.subject, s.name, s.roles, config.auth) : null;
 }
 
 export function authRoutes(ctx: ApiContext, oidc: OidcDeps): FastifyPluginAsyncTypebox {
@@ -110,6 +81,7 @@ export function authRoutes(ctx: ApiContext, oidc: OidcDeps): FastifyPluginAsyncT
         roles: p.roles,
         idToken: login.tokens.idToken,
         ...(login.tokens.refreshToken ? { refreshToken: login.tokens.refreshToken } : {}),
+        ...(login.tokens.expiresAt ? { tokenExpiresAt: new Date(login.tokens.expiresAt) } : {}),
         ttlSeconds: config.auth.sessionTTL,
       });
       const secure = base.startsWith('https:');
@@ -129,5 +101,45 @@ export function authRoutes(ctx: ApiContext, oidc: OidcDeps): FastifyPluginAsyncT
       reply.header('set-cookie', cookie(name, '', { maxAge: 0, path: '/', secure: base.startsWith('https:') }));
       return reply.redirect(oidc.client.endSessionUrl(idToken, `${base}/`) ?? '/', 303);
     });
+  };
+}
+
+/** GET /api/v1/auth/config: how to sign in here (public; the CLI and the web UI read it). */
+export const AuthConfigSchema = Type.Object(
+  {
+    mode: Type.Union([Type.Literal('local'), Type.Literal('static'), Type.Literal('oidc')], {
+      description: 'local: no sign-in, every request without credentials is the local admin (development only); static: bearer tokens from the configuration; oidc: an identity provider',
+    }),
+    publicAccess: Type.Boolean({ description: 'Anonymous users may see and open PUBLIC apps and instances.' }),
+    localUser: Type.Optional(Type.String({ description: 'mode local: the user every request acts as.' })),
+    signInURL: Type.Optional(Type.String({ description: 'mode oidc: browser sign-in; add ?return=/path.' })),
+    signOutURL: Type.Optional(Type.String({ description: 'mode oidc: POST here to sign out.' })),
+    issuer: Type.Optional(Type.String({ description: 'mode oidc: the OpenID Connect issuer.' })),
+    cliClientID: Type.Optional(Type.String({ description: 'mode oidc: the OIDC client id the CLI signs in with (absent: the CLI uses platform tokens).' })),
+    scopes: Type.Optional(Type.Array(Type.String(), { description: 'mode oidc: scopes to ask for (they carry the roles claim).' })),
+    deviceAuthorization: Type.Boolean({ description: 'The provider offers the OAuth device authorization grant (sign-in with a code, for SSH sessions).' }),
+  },
+  { $id: 'AuthConfig' },
+);
+
+export function authConfigRoute(ctx: ApiContext): FastifyPluginAsyncTypebox {
+  const auth = ctx.deps.config.auth;
+  const oidc = ctx.deps.oidc;
+  return async (app) => {
+    app.get('/api/v1/auth/config', { schema: { tags: ['identity'], summary: 'How to sign in to this server (no sign-in needed)', response: { 200: AuthConfigSchema } } }, async () => ({
+      mode: auth.mode,
+      publicAccess: auth.publicAccess,
+      ...(auth.mode === 'local' ? { localUser: auth.localUser } : {}),
+      ...(oidc
+        ? {
+            signInURL: '/auth/login',
+            signOutURL: '/auth/logout',
+            issuer: oidc.client.issuer,
+            ...(auth.cliClientID ? { cliClientID: auth.cliClientID } : {}),
+            scopes: [...new Set(['openid', ...auth.scopes])],
+          }
+        : {}),
+      deviceAuthorization: oidc?.client.supportsDeviceLogin ?? false,
+    }));
   };
 }
