@@ -25,11 +25,16 @@ import { tokenRoutes } from './routes/tokens.ts';
 import type { TokenStore } from '../repository/tokens.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { tagRoutes } from './routes/tags.ts';
+import { instanceRoutes, type InstanceBackend } from './routes/instances.ts';
+import { runtimeVersionRoutes } from './routes/runtime-versions.ts';
 import { AppListSchema, AppSchema, ErrorSchema, ImportResultSchema, MeSchema, TagSchema } from './schemas.ts';
+import { InstanceListSchema, InstanceSchema, InstanceStatusDetailSchema, RuntimeVersionListSchema, RuntimeVersionSchema } from './schemas.ts';
 
-/** The instance side, asked before an app is deleted. Until the operator exists it reports none. */
+/** The instance side, asked before an app is deleted (routes/instances.ts cacheInstanceCounter counts over the instance cache). */
 export interface InstanceCounter {
   countInstancesOfApp(appId: string): Promise<number>;
+  /** Names of the app's instances, for the refusal message. */
+  instancesOfApp?(appId: string): Promise<string[]>;
 }
 
 export const noInstances: InstanceCounter = { countInstancesOfApp: async () => 0 };
@@ -44,6 +49,8 @@ export interface ApiDeps {
   /** Platform API tokens. */
   tokens: TokenStore;
   instances: InstanceCounter;
+  /** AppInstances in the Kubernetes API (cache, writes, logs); absent: no cluster, instance routes answer 503. */
+  instanceBackend?: InstanceBackend;
   /** Key that signs launcher tokens (a server secret shared by every replica). */
   launcherKey: Buffer;
   /** A pino logger; none (silent) in tests. */
@@ -93,6 +100,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   for (const s of [ErrorSchema, TagSchema, AppSchema, AppListSchema, ImportResultSchema, MeSchema]) app.addSchema(s);
+  for (const s of [InstanceSchema, InstanceListSchema, InstanceStatusDetailSchema, RuntimeVersionSchema, RuntimeVersionListSchema]) app.addSchema(s);
 
   app.setErrorHandler(errorHandler);
   app.decorateRequest('viewer', null);
@@ -130,6 +138,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   await app.register(tokenRoutes(ctx), { prefix: '/api/v1' });
   await app.register(appRoutes(ctx), { prefix: '/api/v1' });
   await app.register(tagRoutes(ctx), { prefix: '/api/v1' });
+  await app.register(instanceRoutes(ctx), { prefix: '/api/v1' });
+  await app.register(runtimeVersionRoutes(ctx), { prefix: '/api/v1' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -212,7 +212,8 @@ export const InstanceStatusDetailSchema = Type.Intersect(
 export type InstanceStatusDetail = Static<typeof InstanceStatusDetailSchema>;
 
 const ApiQuantity = (description: string) =>
-  Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: QUANTITY_PATTERN, maxLength: 64 })], { description });
+  // String first: with type coercion on, '1' stays the string the caller sent.
+  Type.Union([Type.String({ pattern: QUANTITY_PATTERN, maxLength: 64 }), Type.Integer({ minimum: 0 })], { description });
 
 /** spec.overrides of an AppInstance, without the CRD's x-kubernetes keywords (the apiserver checks the cross-field rules). */
 export const InstanceOverridesSchema = Type.Object(

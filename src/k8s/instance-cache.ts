@@ -91,6 +91,26 @@ export class InstanceCache {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Resolves true once `ready(get(name))` holds (checked now and on every
+   * change of the instance), false after timeoutMs. The API uses it so a
+   * caller reads its own write.
+   */
+  waitFor(name: string, ready: (inst: AppInstance | undefined) => boolean, timeoutMs: number): Promise<boolean> {
+    if (ready(this.get(name))) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(ok);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const unsubscribe = this.onChange((changed) => {
+        if (changed === name && ready(this.get(name))) done(true);
+      });
+    });
+  }
+
   /** Stops both informers; the cache keeps its last contents. */
   async stop(): Promise<void> {
     await Promise.all([this.instances.stop(), this.podInformer.stop()]);

@@ -54,6 +54,12 @@ export class TooLargeError extends AppError {
   readonly code = 'TooLarge';
 }
 
+/** A dependency the request needs is not there (no cluster configured, logs not served); the message says why and what to do. */
+export class UnavailableError extends AppError {
+  readonly status = 503;
+  readonly code = 'Unavailable';
+}
+
 /** Renders field issues one per line, `path: message`. */
 export function formatIssues(issues: FieldIssue[]): string {
   return issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');

@@ -22,6 +22,8 @@ import { TagRepository } from '../repository/tags.ts';
 import { InvalidError } from '../lib/errors.ts';
 import { createMetricsRegistry } from '../lib/metrics.ts';
 import { createBlobStore, type BlobStore } from '../storage/blob-store.ts';
+import { cacheInstanceCounter, type InstanceBackend } from '../api/routes/instances.ts';
+import { startInstanceBackend } from './instance-backend.ts';
 
 /** Name of the server secret that signs launcher tokens. */
 export const LAUNCHER_KEY_SECRET = 'launcher-token-key';
@@ -31,6 +33,8 @@ export const SESSION_KEY_SECRET = 'session-key';
 export interface RunningServer {
   api: Api;
   url: string;
+  /** The cluster side of instances (kube config, namespace, InstanceCache); undefined without a cluster. The router reads `instanceBackend.cache`. */
+  instanceBackend?: InstanceBackend;
   close(): Promise<void>;
 }
 
@@ -85,7 +89,7 @@ export async function apiDeps(config: Config, db: Database, blobs: BlobStore, ex
     blobs,
     auth: new RequestAuth({ config, tokens, ...(oidc ? { oidc } : {}) }),
     tokens,
-    instances: noInstances,
+    instances: extra.instanceBackend ? cacheInstanceCounter(extra.instanceBackend.cache) : noInstances,
     launcherKey: await serverSecret(db, LAUNCHER_KEY_SECRET),
     ...(oidc ? { oidc } : {}),
     ...extra,
@@ -102,7 +106,8 @@ export async function startServer(config: Config, warnings: string[] = []): Prom
   if (config.auth.mode === 'local') logger.warn({ user: config.auth.localUser }, 'local sign-in: every request without credentials acts as the local admin (development use only)');
   const { db, blobs } = await openStores(config);
   const metrics = createMetricsRegistry();
-  const deps = await apiDeps(config, db, blobs, { logger, metrics });
+  const instanceBackend = await startInstanceBackend(config, { logger });
+  const deps = await apiDeps(config, db, blobs, { logger, metrics, ...(instanceBackend ? { instanceBackend } : {}) });
   const api = await buildApi(deps);
   const cleanup = startAuthCleanup({
     ...(deps.oidc ? { sessions: deps.oidc.sessions } : {}),
@@ -118,9 +123,11 @@ export async function startServer(config: Config, warnings: string[] = []): Prom
   return {
     api,
     url,
+    ...(instanceBackend ? { instanceBackend } : {}),
     async close() {
       await cleanup.stop();
       await api.close();
+      await instanceBackend?.cache.stop();
       await db.close();
     },
   };

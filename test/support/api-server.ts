@@ -13,6 +13,9 @@ import { loadConfig } from '../../src/config/load.ts';
 import type { Database } from '../../src/repository/db.ts';
 import { apiDeps, openStores } from '../../src/server/server.ts';
 import type { BlobStore } from '../../src/storage/blob-store.ts';
+import type { InstanceBackend } from '../../src/api/routes/instances.ts';
+import type { PodLogSource } from '../../src/k8s/pod-logs.ts';
+import { startInstanceBackend } from '../../src/server/instance-backend.ts';
 import { createTestDatabase } from './pg-database.ts';
 import { serviceEnv } from './service.ts';
 
@@ -33,6 +36,8 @@ export interface TestApiOptions {
   instances?: InstanceCounter;
   /** Wraps the real blob store (e.g. to inject a failure). */
   wrapBlobs?: (b: BlobStore) => BlobStore;
+  /** A cluster for instances: kubeconfig file and namespace (Scheduler.KubeConfig, Scheduler.Namespace); the server starts its InstanceCache there. */
+  cluster?: { kubeConfig: string; namespace: string; logs?: PodLogSource };
 }
 
 export interface TestApi {
@@ -42,6 +47,8 @@ export interface TestApi {
   db: Database;
   blobs: BlobStore;
   launcherKey: Buffer;
+  /** The instance side when `cluster` was given. */
+  instanceBackend?: InstanceBackend;
   /** Sends a request as `user`. */
   fetch(user: UserName, path: string, init?: RequestInit): Promise<Response>;
   /** Imports a bundle file as `user`. */
@@ -54,6 +61,7 @@ export async function startTestApi(opts: TestApiOptions): Promise<TestApi> {
   const dataDir = mkdtempSync(join(tmpdir(), 'appstore-api-'));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
   const flags: Record<string, string> = { 'Server.Listen': '127.0.0.1:0', 'Server.DataDir': dataDir, 'Auth.Mode': 'static', ...opts.flags };
+  if (opts.cluster) Object.assign(flags, { 'Scheduler.KubeConfig': opts.cluster.kubeConfig, 'Scheduler.Namespace': opts.cluster.namespace });
   if (opts.db === 'postgres') {
     const tdb = await createTestDatabase('api');
     cleanups.push(() => tdb.drop());
@@ -77,7 +85,9 @@ export async function startTestApi(opts: TestApiOptions): Promise<TestApi> {
   const stores = await openStores(config);
   const db = stores.db;
   const blobs = opts.wrapBlobs ? opts.wrapBlobs(stores.blobs) : stores.blobs;
-  const deps = await apiDeps(config, db, blobs, opts.instances ? { instances: opts.instances } : {});
+  const instanceBackend = opts.cluster ? await startInstanceBackend(config, opts.cluster.logs ? { logs: opts.cluster.logs } : {}) : undefined;
+  if (instanceBackend) cleanups.push(() => instanceBackend.cache.stop());
+  const deps = await apiDeps(config, db, blobs, { ...(opts.instances ? { instances: opts.instances } : {}), ...(instanceBackend ? { instanceBackend } : {}) });
   const launcherKey = deps.launcherKey;
   const api = await buildApi(deps);
   await api.listen({ host: '127.0.0.1', port: 0 });
@@ -95,6 +105,7 @@ export async function startTestApi(opts: TestApiOptions): Promise<TestApi> {
     db,
     blobs,
     launcherKey,
+    ...(instanceBackend ? { instanceBackend } : {}),
     fetch: fetchAs,
     importBundle: (user, file, visibility) =>
       fetchAs(user, `/api/v1/apps${visibility ? `?visibility=${visibility}` : ''}`, { method: 'POST', body: file, headers: { 'content-type': 'application/zip' } }),

@@ -123,8 +123,12 @@ export function appRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     app.delete('/apps/:id', { schema: { tags: ['apps'], summary: 'Delete an app that has no instances', params: IdParamSchema, response: { 204: Type.Null() } } }, async (request, reply) => {
       const a = await visibleApp(ctx, request.viewer, request.params.id);
       if (!canManageApp(request.viewer, appFacts(a))) throw new ForbiddenError('only the owner or an admin can delete an app');
-      const n = await instances.countInstancesOfApp(a.id);
-      if (n > 0) throw new ConflictError(`app ${a.name} ${a.version} has ${n} instance(s); terminate them first, or set its visibility to PRIVATE to de-list it`);
+      const names = instances.instancesOfApp ? await instances.instancesOfApp(a.id) : [];
+      const n = names.length || (await instances.countInstancesOfApp(a.id));
+      if (n > 0) {
+        const which = names.length ? ` (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''})` : '';
+        throw new ConflictError(`app ${a.name} ${a.version} has ${n} instance(s)${which}; terminate them first, or set its visibility to PRIVATE to de-list it`);
+      }
       await apps.delete(a.id);
       // The row is gone first, so a crash here leaves unreachable blobs, never a row without its bundle.
       await Promise.allSettled([a.bundleKey, a.iconKey, ...a.screenshots.map((s) => s.key)].filter((k): k is string => !!k).map((k) => blobs.delete(k)));
