@@ -8,6 +8,7 @@ import { registerAppCommands } from './commands/app.ts';
 import { registerBundleCommand } from './commands/bundle.ts';
 import { registerCompletionCommand } from './commands/completion.ts';
 import { registerConfigCommands } from './commands/config.ts';
+import { registerExecCommand } from './commands/exec.ts';
 import { registerInstanceCommands } from './commands/instance.ts';
 import { registerRuntimeVersionCommands } from './commands/runtime-version.ts';
 import { registerTagCommands } from './commands/tag.ts';
@@ -32,6 +33,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerInstanceCommands(program, ctx);
   registerTagCommands(program, ctx);
   registerRuntimeVersionCommands(program, ctx);
+  registerExecCommand(program, ctx);
   // Last, so the script it prints covers every command registered above.
   registerCompletionCommand(program, ctx);
   return program;

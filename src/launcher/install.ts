@@ -9,10 +9,9 @@ import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
-import type { Writable } from 'node:stream';
 import { wheelReferences } from '../bundle/requirements.ts';
 import { LaunchError } from './download.ts';
-import { prefixLines } from './output.ts';
+import { prefixLines, type LineSink } from './output.ts';
 
 export interface InstallOptions {
   appDir: string;
@@ -22,7 +21,7 @@ export interface InstallOptions {
   uv?: string | null;
   /** Environment for the installers (PATH, UV_CACHE_DIR, PIP_INDEX_URL …). */
   env: Record<string, string>;
-  out: Writable;
+  out: LineSink;
   /** Keep and reuse the venv when its recorded hash matches (resource volume). */
   reuse: boolean;
 }
@@ -52,7 +51,7 @@ export async function findExecutable(name: string, path: string | undefined): Pr
 }
 
 /** Runs a command, copying its output prefixed; throws LaunchError with the output's tail on failure. */
-export async function run(cmd: string, args: string[], opts: { cwd: string; env: Record<string, string>; out: Writable; source: string; what: string }): Promise<void> {
+export async function run(cmd: string, args: string[], opts: { cwd: string; env: Record<string, string>; out: LineSink; source: string; what: string }): Promise<void> {
   const tail: string[] = [];
   const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const done = Promise.all([prefixLines(child.stdout, opts.out, opts.source, tail), prefixLines(child.stderr, opts.out, opts.source, tail)]);

@@ -13,13 +13,12 @@ import { constants } from 'node:fs';
 import { access, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { extractBundle } from '../bundle/extract.ts';
 import { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from '../bundle/limits.ts';
 import { fetchBundle, LaunchError } from './download.ts';
 import { installRequirements } from './install.ts';
-import { prefixLines, writeLines } from './output.ts';
+import { prefixLines, writeLines, type LineSink } from './output.ts';
 import { ProgressServer, STEPS, type Step } from './progress-page.ts';
 import type { LauncherSettings } from './settings.ts';
 
@@ -27,7 +26,7 @@ export { LaunchError } from './download.ts';
 
 export interface LauncherIO {
   /** Where every prefixed line goes (the container's stdout). */
-  out: Writable;
+  out: LineSink;
   /** Aborting stops the launcher: children get SIGTERM, the promise resolves to 0. */
   signal?: AbortSignal;
   limits?: BundleLimits;
@@ -214,7 +213,7 @@ interface Child {
   tail: string[];
 }
 
-function startChild(cmd: string, args: string[], opts: { cwd: string; env: Record<string, string>; out: Writable; source: string }): Child {
+function startChild(cmd: string, args: string[], opts: { cwd: string; env: Record<string, string>; out: LineSink; source: string }): Child {
   const tail: string[] = [];
   // Its own process group, so stopping it reaches its children (uvicorn workers, reloaders).
   const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
