@@ -80,6 +80,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   onError?: (err: unknown, restartInMs: number) => void;
   /** Replaces the LIST call (objects are still trimmed and stamped). Tests use it to start from a stale resourceVersion. */
   list?: () => Promise<KubernetesListObject<T>>;
+  /** Reduces each object after trimming, before caching (keep only the fields the controller reads, to bound memory). */
+  transform?: (obj: T) => T;
 }
 
 /** A list+watch cache of one kind that survives errors; see the top of this file. */
@@ -187,7 +189,8 @@ export class Informer<T extends KubernetesObject> {
     obj.kind ??= this.opts.kind;
     stripForCache(obj);
     // Same shape from list and watch: typed models for built-in kinds, typed metadata for custom ones.
-    return deserialize ? (ObjectSerializer.deserialize(obj, this.typeName) as T) : obj;
+    const typed = deserialize ? (ObjectSerializer.deserialize(obj, this.typeName) as T) : obj;
+    return this.opts.transform ? this.opts.transform(typed) : typed;
   }
 
   private markSynced(): void {

@@ -1,0 +1,339 @@
+/**
+ * The AppInstance reconciler: for one key it resolves the app (catalog port)
+ * and the runtime version, applies the desired children with server-side
+ * apply (skipping children whose desired-state hash is unchanged), keeps a
+ * launcher token in the operator-owned Secret and renews it before expiry,
+ * and writes status (conditions, summary, url, resolved, observedGeneration,
+ * startedAt/readyAt) through /status only when it changed. User mistakes
+ * become conditions with reasons, never crash loops. See docs/operator.md.
+ */
+import { createHash } from 'node:crypto';
+import { CustomObjectsApi, KubernetesObjectApi } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { signLauncherToken } from '../auth/launcher-token.ts';
+import type { Config } from '../config/config.ts';
+import { runtimeVersionObjectName } from '../config/runtime-version-name.ts';
+import { apiStatusCode, apply, applyStatus } from '../k8s/apply.ts';
+import { findCondition, GROUP, INSTANCE_CONDITIONS, removeCondition, rfc3339, setCondition, VERSION } from '../k8s/crd/index.ts';
+import type { AppInstance, AppInstanceStatus, Condition, ConditionUpdate, InstanceSummary, ResolvedApp as StatusResolved, RuntimeVersion } from '../k8s/crd/index.ts';
+import { splitKey } from '../k8s/informer.ts';
+import type { HandlerResult } from '../k8s/work-queue.ts';
+import { APP_INSTANCE_PLURAL, type OperatorCaches } from './caches.ts';
+import { desiredChildren, LAUNCHER_TOKEN_KEY } from './desired.ts';
+import type { DesiredChildren, RoutingMode } from './desired.ts';
+import type { EventRecorder, EventType } from './events.ts';
+import { observePod } from './instance-status.ts';
+import type { CatalogPort, ResolvedApp } from './resolved-app.ts';
+
+/** Annotation holding the hash of the desired state a child was last applied from. */
+export const DESIRED_HASH_ANNOTATION = 'hac.h2o.ai/desired-hash';
+/** Annotation on the operator-owned Secret: when its launcher token expires (RFC 3339). */
+export const TOKEN_EXPIRES_ANNOTATION = 'hac.h2o.ai/launcher-token-expires';
+/** Default lifetime of a launcher token; it is renewed when half of it is left. */
+export const DEFAULT_TOKEN_TTL_MS = 24 * 3600 * 1000;
+/** How often an instance that cannot be resolved (unknown app, missing runtime) is looked at again. */
+export const UNRESOLVED_RETRY_MS = 60_000;
+const PLACEHOLDER_TOKEN = 'lt1.placeholder';
+
+export interface InstanceControllerOptions {
+  kc: KubeConfig;
+  config: Config;
+  caches: OperatorCaches;
+  catalog: CatalogPort;
+  launcherKey: Buffer;
+  /** Base URL of the Appstore API as pods reach it. */
+  apiURL: string;
+  routing: (instanceName: string) => { mode: RoutingMode; url: string };
+  events: EventRecorder;
+  logger: Logger;
+  /** Launcher token lifetime (default 24 h). */
+  tokenTtlMs?: number;
+}
+
+type Resolution =
+  | { ok: true; app: ResolvedApp; runtime: { name: string; image: string } }
+  | { ok: false; reason: string; message: string; retry: boolean };
+
+/** Reasons of the Ready condition that deserve a Warning event. */
+const WARNING_REASONS = new Set([
+  'AppNotFound', 'RuntimeVersionNotFound', 'RuntimeVersionDeprecated', 'RuntimeVersionDeleting', 'NoDefaultRuntimeVersion', 'GPUNotAllowed', 'GPUTypeNotAllowed',
+  'ReservedEnvName', 'MountPathConflict', 'InvalidChild', 'CrashLoopBackOff', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError',
+  'PodFailed', 'TimedOut', 'Unschedulable', 'WaitingForStorage',
+]);
+
+/** Reconciles AppInstances; `reconcile` is the work queue's handler. */
+export class InstanceController {
+  private readonly objects: KubernetesObjectApi;
+  private readonly custom: CustomObjectsApi;
+  private readonly tokenTtlMs: number;
+  /** Status as last written per key, for reconciles that run before the informer has seen our own write. */
+  private readonly written = new Map<string, { uid: string; resourceVersion: number; status: AppInstanceStatus }>();
+
+  constructor(private readonly o: InstanceControllerOptions) {
+    this.objects = KubernetesObjectApi.makeApiClient(o.kc);
+    this.custom = o.kc.makeApiClient(CustomObjectsApi);
+    this.tokenTtlMs = o.tokenTtlMs ?? DEFAULT_TOKEN_TTL_MS;
+  }
+
+  /** One reconcile of the instance with queue key `key` ("namespace/name"). */
+  async reconcile(key: string): Promise<HandlerResult | void> {
+    const { namespace, name } = splitKey(key);
+    const cached = this.o.caches.instances.get(namespace, name);
+    if (!cached || cached.metadata.deletionTimestamp) {
+      // Children go with it: their owner references let the garbage collector delete them.
+      this.written.delete(key);
+      return;
+    }
+    const inst = this.freshest(key, cached);
+    const log = this.o.logger.child({ kind: 'AppInstance', namespace, name });
+    const now = new Date();
+    const url = this.o.routing(name).url;
+
+    const res = await this.resolve(inst);
+    if (!res.ok) {
+      log.info({ reason: res.reason }, res.message);
+      const conditions: ConditionUpdate[] = [
+        { type: INSTANCE_CONDITIONS.Resolved, status: 'False', reason: res.reason, message: res.message },
+        { type: INSTANCE_CONDITIONS.Ready, status: 'False', reason: res.reason, message: res.message },
+      ];
+      await this.writeStatus(key, inst, { conditions, summary: 'Failed', url, keepResolved: true }, now, log);
+      return res.retry ? { requeueAfterMs: UNRESOLVED_RETRY_MS } : undefined;
+    }
+    const { app, runtime } = res;
+    const resolved: StatusResolved = {
+      appId: app.id,
+      appName: app.name,
+      appVersion: app.version,
+      appTitle: app.title,
+      module: app.module,
+      bundleDigest: app.bundleDigest,
+      runtimeVersion: runtime.name,
+      image: runtime.image,
+    };
+    const resolvedCond: ConditionUpdate = { type: INSTANCE_CONDITIONS.Resolved, status: 'True', reason: 'Resolved', message: `app ${app.name} ${app.version} in runtime ${runtime.name} (${runtime.image})` };
+
+    const built = desiredChildren({
+      instance: inst,
+      app,
+      runtime,
+      config: this.o.config.scheduler,
+      launcher: { apiURL: this.o.apiURL, token: PLACEHOLDER_TOKEN },
+      routing: this.o.routing(name),
+    });
+    if (!built.ok) {
+      const message = `${built.error.field}: ${built.error.message}`;
+      log.info({ reason: built.error.reason }, message);
+      await this.writeStatus(key, inst, { conditions: [resolvedCond, { type: INSTANCE_CONDITIONS.Ready, status: 'False', reason: built.error.reason, message }], summary: 'Failed', url, resolved }, now, log);
+      return;
+    }
+
+    let tokenRequeueMs: number | undefined;
+    try {
+      tokenRequeueMs = await this.applyChildren(inst, app, built.children, now, log);
+    } catch (err) {
+      // 422 from the apiserver: the spec (an override, an app quantity) makes an invalid child; retrying cannot fix it.
+      if (apiStatusCode(err) !== 422) throw err;
+      const message = `the apiserver refused a child of the instance: ${errorMessage(err)}`;
+      log.warn({ err }, message);
+      await this.writeStatus(key, inst, { conditions: [resolvedCond, { type: INSTANCE_CONDITIONS.Ready, status: 'False', reason: 'InvalidChild', message }], summary: 'Failed', url, resolved }, now, log);
+      return;
+    }
+
+    const pvcNames = built.children.pvcs.map((p) => p.metadata!.name!);
+    const timeout = inst.spec.overrides?.timeoutSeconds;
+    const observed = observePod({
+      instance: inst,
+      pvcs: pvcNames.map((n) => ({ name: n, pvc: this.o.caches.pvcs.get(namespace, n) })),
+      pods: this.o.caches.podsOf(name),
+      now,
+      timeoutSeconds: timeout ?? this.o.config.scheduler.writeTimeoutSeconds,
+      timeoutField: timeout !== undefined ? `spec.overrides.timeoutSeconds = ${timeout}` : `Scheduler.WriteTimeoutSeconds = ${this.o.config.scheduler.writeTimeoutSeconds}`,
+    });
+    await this.writeStatus(
+      key,
+      inst,
+      { conditions: [resolvedCond, ...observed.conditions], summary: observed.summary, url, resolved, startedAt: observed.startedAt, readyAt: observed.readyAt },
+      now,
+      log,
+    );
+    const after = [tokenRequeueMs, observed.requeueAfterMs].filter((x): x is number => x !== undefined);
+    return after.length ? { requeueAfterMs: Math.min(...after) } : undefined;
+  }
+
+  /** Drops what is remembered about `key` (when the operator stops leading). */
+  forgetAll(): void {
+    this.written.clear();
+  }
+
+  /** The cached instance, or it with the status we wrote when the cache has not caught up with that write yet. */
+  private freshest(key: string, cached: AppInstance): AppInstance {
+    const w = this.written.get(key);
+    if (!w || w.uid !== cached.metadata.uid) return cached;
+    const rv = Number(cached.metadata.resourceVersion);
+    return Number.isFinite(rv) && rv < w.resourceVersion ? { ...cached, status: w.status } : cached;
+  }
+
+  private async resolve(inst: AppInstance): Promise<Resolution> {
+    const ref = inst.spec.app;
+    const app = ref.id ? await this.o.catalog.resolveById(ref.id) : await this.o.catalog.resolveByNameVersion(ref.name ?? '', ref.version ?? '');
+    if (!app) {
+      const what = ref.id ? `app version with id ${ref.id}` : `app ${ref.name} version ${ref.version}`;
+      return { ok: false, reason: 'AppNotFound', message: `the ${what} is not in the catalog: import it (h2o bundle import) or fix spec.app`, retry: true };
+    }
+    const rvs = this.o.caches.runtimeVersions;
+    // Once resolved, an instance keeps its runtime version, deprecated or no longer default.
+    const already = inst.status?.resolved?.runtimeVersion;
+    if (already) {
+      const rv = rvs.get(undefined, already);
+      if (!rv) return { ok: false, reason: 'RuntimeVersionNotFound', message: `runtime version ${already} (resolved earlier) no longer exists: ask an admin to restore it, or launch a new instance`, retry: true };
+      return { ok: true, app, runtime: { name: already, image: rv.spec.image } };
+    }
+    let name: string;
+    let source: string;
+    if (inst.spec.runtimeVersion) {
+      name = inst.spec.runtimeVersion;
+      source = 'spec.runtimeVersion';
+    } else if (app.runtimeVersion) {
+      name = runtimeVersionObjectName(app.runtimeVersion);
+      source = `the app's Runtime.RuntimeVersion ${JSON.stringify(app.runtimeVersion)}${name !== app.runtimeVersion ? ` (object name ${name})` : ''}`;
+    } else {
+      const defaults = rvs
+        .list()
+        .filter((r) => r.spec.default && !r.metadata.deletionTimestamp)
+        .sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
+      if (defaults.length === 0) {
+        return { ok: false, reason: 'NoDefaultRuntimeVersion', message: 'no RuntimeVersion is marked default: set spec.runtimeVersion, or ask an admin to mark one RuntimeVersion default', retry: true };
+      }
+      if (defaults.length > 1) this.o.logger.warn({ kind: 'RuntimeVersion', defaults: defaults.map((d) => d.metadata.name) }, `several RuntimeVersions are marked default; using ${defaults[0]!.metadata.name} (first by name)`);
+      return { ok: true, app, runtime: { name: defaults[0]!.metadata.name!, image: defaults[0]!.spec.image } };
+    }
+    const rv: RuntimeVersion | undefined = rvs.get(undefined, name);
+    if (!rv) return { ok: false, reason: 'RuntimeVersionNotFound', message: `runtime version ${name} (from ${source}) does not exist: list them with kubectl get runtimeversions, and ask an admin to add it or choose another`, retry: true };
+    if (rv.metadata.deletionTimestamp) return { ok: false, reason: 'RuntimeVersionDeleting', message: `runtime version ${name} (from ${source}) is being deleted: new instances cannot use it; choose another runtime version`, retry: true };
+    if (rv.spec.deprecated) return { ok: false, reason: 'RuntimeVersionDeprecated', message: `runtime version ${name} (from ${source}) is deprecated: new instances cannot use it; choose another runtime version`, retry: true };
+    return { ok: true, app, runtime: { name, image: rv.spec.image } };
+  }
+
+  /**
+   * Applies the children whose desired hash changed (or that are missing), in
+   * parallel; mints a launcher token when the Secret is (re)written or its
+   * token is half-way to expiry. Returns when to look again for renewal.
+   */
+  private async applyChildren(inst: AppInstance, app: ResolvedApp, children: DesiredChildren, now: Date, log: Logger): Promise<number | undefined> {
+    const c = this.o.caches;
+    const ns = inst.metadata.namespace!;
+    const writes: Promise<unknown>[] = [];
+    const applyIfChanged = (obj: KubernetesObject, cached: KubernetesObject | undefined, force = false) => {
+      const hash = desiredHash(obj);
+      if (!force && cached && !cached.metadata?.deletionTimestamp && cached.metadata?.annotations?.[DESIRED_HASH_ANNOTATION] === hash) return false;
+      obj.metadata!.annotations = { ...obj.metadata!.annotations, [DESIRED_HASH_ANNOTATION]: hash };
+      log.debug({ child: `${obj.kind}/${obj.metadata!.name}` }, 'applying child');
+      writes.push(apply(this.objects, obj));
+      return true;
+    };
+    for (const pvc of children.pvcs) applyIfChanged(pvc, c.pvcs.get(ns, pvc.metadata!.name!));
+
+    let requeue: number | undefined;
+    const secret: V1Secret | undefined = children.secret;
+    if (secret) {
+      const cachedSecret = c.secrets.get(ns, secret.metadata!.name!);
+      const expires = Date.parse(cachedSecret?.metadata?.annotations?.[TOKEN_EXPIRES_ANNOTATION] ?? '');
+      const renewAt = expires - this.tokenTtlMs / 2;
+      const due = !Number.isFinite(expires) || renewAt <= now.getTime();
+      // The hash covers the Secret with the placeholder token: a fresh token alone does not count as a change.
+      const hash = desiredHash(secret);
+      const changed = !cachedSecret || cachedSecret.metadata?.annotations?.[DESIRED_HASH_ANNOTATION] !== hash;
+      if (changed || due) {
+        const exp = new Date(now.getTime() + this.tokenTtlMs);
+        const token = signLauncherToken(this.o.launcherKey, { app: app.id, instance: inst.metadata.name!, exp: Math.floor(exp.getTime() / 1000) });
+        secret.data = { ...secret.data, [LAUNCHER_TOKEN_KEY]: Buffer.from(token).toString('base64') };
+        secret.metadata!.annotations = { ...secret.metadata!.annotations, [DESIRED_HASH_ANNOTATION]: hash, [TOKEN_EXPIRES_ANNOTATION]: rfc3339(exp) };
+        writes.push(apply(this.objects, secret));
+        requeue = this.tokenTtlMs / 2 + 1000;
+      } else {
+        requeue = renewAt - now.getTime() + 1000;
+      }
+    }
+    applyIfChanged(children.service, c.services.get(ns, children.service.metadata!.name!));
+    applyIfChanged(children.deployment, c.deployments.get(ns, children.deployment.metadata!.name!));
+    const results = await Promise.allSettled(writes);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return requeue;
+  }
+
+  /** Builds the new status from the old one and the updates, and writes it through /status when it differs. */
+  private async writeStatus(
+    key: string,
+    inst: AppInstance,
+    s: { conditions: ConditionUpdate[]; summary: InstanceSummary; url: string; resolved?: StatusResolved; keepResolved?: boolean; startedAt?: string | undefined; readyAt?: string | undefined },
+    now: Date,
+    log: Logger,
+  ): Promise<void> {
+    const old = inst.status ?? {};
+    let conditions: Condition[] = [...(old.conditions ?? [])];
+    const types = new Set(s.conditions.map((c) => c.type));
+    // Conditions this reconcile does not speak about are stale (e.g. Scheduled while the app is unknown).
+    conditions = conditions.filter((c) => types.has(c.type));
+    const oldProgressing = findCondition(conditions, INSTANCE_CONDITIONS.Progressing);
+    for (const u of s.conditions) {
+      // Resuming after a suspend is a new rollout: its start deadline counts from now.
+      if (u.type === INSTANCE_CONDITIONS.Progressing && oldProgressing?.reason === 'Suspending' && u.reason !== 'Suspending') conditions = removeCondition(conditions, u.type);
+      const gen = inst.metadata.generation;
+      conditions = setCondition(conditions, { ...u, ...(gen !== undefined ? { observedGeneration: gen } : {}) }, now);
+    }
+    const resolved = s.resolved ?? (s.keepResolved ? old.resolved : undefined);
+    const next: AppInstanceStatus = {
+      ...(inst.metadata.generation !== undefined ? { observedGeneration: inst.metadata.generation } : {}),
+      conditions,
+      summary: s.summary,
+      url: s.url,
+      ...(resolved ? { resolved } : {}),
+      ...(s.startedAt ? { startedAt: s.startedAt } : {}),
+      ...(s.readyAt ? { readyAt: s.readyAt } : {}),
+    };
+    const { lastActivityTime, ...oldMine } = old;
+    if (canonical(oldMine) === canonical(next)) return;
+
+    const oldReady = findCondition(old.conditions, INSTANCE_CONDITIONS.Ready);
+    const newReady = findCondition(next.conditions, INSTANCE_CONDITIONS.Ready)!;
+    const stored = await applyStatus(this.custom, { group: GROUP, version: VERSION, plural: APP_INSTANCE_PLURAL }, { apiVersion: inst.apiVersion, kind: inst.kind, metadata: { name: inst.metadata.name, namespace: inst.metadata.namespace }, status: next });
+    const rv = Number((stored as KubernetesObject).metadata?.resourceVersion);
+    if (Number.isFinite(rv)) this.written.set(key, { uid: inst.metadata.uid ?? '', resourceVersion: rv, status: { ...next, ...(lastActivityTime ? { lastActivityTime } : {}) } });
+    log.debug({ summary: next.summary, reason: newReady.reason }, 'status written');
+    if (oldReady?.reason !== newReady.reason || oldReady?.status !== newReady.status) {
+      const type: EventType = WARNING_REASONS.has(newReady.reason) ? 'Warning' : 'Normal';
+      log.info({ summary: next.summary, reason: newReady.reason, ready: newReady.status }, newReady.message);
+      await this.o.events.record(inst, type, newReady.reason, newReady.message);
+    }
+  }
+}
+
+/** A stable hash of a desired object (its JSON, keys sorted). */
+export function desiredHash(obj: unknown): string {
+  return createHash('sha256').update(canonical(obj)).digest('hex').slice(0, 32);
+}
+
+/** JSON with object keys sorted, so equal values compare equal. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === 'object' && !Array.isArray(val) && !(val instanceof Date)
+      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : val,
+  );
+}
+
+function errorMessage(err: unknown): string {
+  const body = (err as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      const parsed = JSON.parse(body) as { message?: string };
+      if (parsed.message) return parsed.message;
+    } catch {
+      // not JSON: use the text
+    }
+    return body.slice(0, 500);
+  }
+  return err instanceof Error ? err.message : String(err);
+}
