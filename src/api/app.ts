@@ -57,6 +57,8 @@ export interface ApiDeps {
   logger?: FastifyBaseLogger;
   /** OIDC sign-in (Auth.Mode = oidc): sessions, /auth routes, ID tokens as bearer. */
   oidc?: OidcDeps;
+  /** Creates the HTTP server (fastify's serverFactory); the server uses it to put the router in front of the API. */
+  serverFactory?: (handler: (req: IncomingMessage, res: ServerResponse) => void) => Server;
   /** Prometheus registry served at GET /metrics (src/lib/metrics.ts); no route without it. */
   metrics?: Registry;
 }
@@ -87,6 +89,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     return503OnClosing: true,
+    ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(swagger, {

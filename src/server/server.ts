@@ -24,6 +24,12 @@ import { createMetricsRegistry } from '../lib/metrics.ts';
 import { createBlobStore, type BlobStore } from '../storage/blob-store.ts';
 import { cacheInstanceCounter, type InstanceBackend } from '../api/routes/instances.ts';
 import { startInstanceBackend } from './instance-backend.ts';
+import { instanceURL } from '../config/instance-url.ts';
+import { startOperator } from '../operator/operator.ts';
+import { repositoryCatalog } from './catalog-port.ts';
+import { kubeActivityWriter } from '../router/activity.ts';
+import { createRouter } from '../router/router.ts';
+import { routerServerFactory } from '../router/server-factory.ts';
 
 /** Name of the server secret that signs launcher tokens. */
 export const LAUNCHER_KEY_SECRET = 'launcher-token-key';
@@ -108,7 +114,18 @@ export async function startServer(config: Config, warnings: string[] = []): Prom
   const metrics = createMetricsRegistry();
   const instanceBackend = await startInstanceBackend(config, { logger });
   const deps = await apiDeps(config, db, blobs, { logger, metrics, ...(instanceBackend ? { instanceBackend } : {}) });
-  const api = await buildApi(deps);
+  // The router answers instance hosts and /instance/… in front of the API, authenticating exactly as the API does.
+  const router = config.server.roles.includes('router')
+    ? createRouter({
+        config,
+        instances: instanceBackend?.cache ?? { get: () => undefined, pods: () => [] },
+        authenticate: deps.auth.authenticate,
+        metrics,
+        logger,
+        ...(instanceBackend ? { recordActivity: kubeActivityWriter(instanceBackend.kc, instanceBackend.namespace) } : {}),
+      })
+    : undefined;
+  const api = await buildApi(router ? { ...deps, serverFactory: routerServerFactory(router, { maxHeaderSize: config.router.maxHeaderSize }) } : deps);
   const cleanup = startAuthCleanup({
     ...(deps.oidc ? { sessions: deps.oidc.sessions } : {}),
     tokens: deps.tokens,
@@ -120,12 +137,27 @@ export async function startServer(config: Config, warnings: string[] = []): Prom
   const addr = api.server.address();
   const boundPort = typeof addr === 'object' && addr ? addr.port : port;
   const url = config.server.publicURL.replace(/:\d+$/, `:${boundPort}`);
+  // The operator runs where a cluster is configured and Server.Roles includes operator; it leads through a Lease, so any number of replicas may run it.
+  const operator = instanceBackend && config.server.roles.includes('operator')
+    ? await startOperator({
+        kc: instanceBackend.kc,
+        config,
+        catalog: repositoryCatalog(deps.apps),
+        launcherKey: deps.launcherKey,
+        apiURL: config.server.publicURL || url,
+        routing: (name) => ({ mode: config.router.routingMode, url: instanceURL(config, name) }),
+        logger,
+        metrics,
+      })
+    : undefined;
   return {
     api,
     url,
     ...(instanceBackend ? { instanceBackend } : {}),
     async close() {
+      await operator?.stop();
       await cleanup.stop();
+      await router?.close();
       await api.close();
       await instanceBackend?.cache.stop();
       await db.close();
