@@ -15,7 +15,9 @@ export type RouteTarget =
   /** Not the router's: the main host outside /instance/. */
   | { kind: 'main' }
   /** A host this server does not serve. */
-  | { kind: 'unknown-host'; host: string };
+  | { kind: 'unknown-host'; host: string }
+  /** An absolute-form request target (`GET http://other/… HTTP/1.1`): its host would disagree with Host; refused. */
+  | { kind: 'absolute-form' };
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -46,6 +48,7 @@ export function requestHost(req: IncomingMessage): string {
 export function routeTarget(table: HostTable, req: IncomingMessage): RouteTarget {
   const host = requestHost(req);
   const url = req.url ?? '/';
+  if (!url.startsWith('/')) return url === '*' ? { kind: 'main' } : { kind: 'absolute-form' };
   if (host.endsWith(table.appsSuffix)) {
     const name = host.slice(0, -table.appsSuffix.length);
     if (LABEL.test(name)) return { kind: 'instance', name, mode: 'DOMAIN', path: url };

@@ -117,7 +117,7 @@ export function createRouter(deps: RouterDeps): Router {
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const t = target(req);
-    if (!(req.url ?? '').startsWith('/')) return answer(res, NO_INSTANCE, started, pages.badRequest('The request target must be a path (absolute-form request targets are not served).'));
+    if (t.kind === 'absolute-form') return answer(res, NO_INSTANCE, started, pages.badRequest('The request target must be a path (absolute-form request targets are not served).'));
     if (t.kind === 'main') return answer(res, NO_INSTANCE, started, pages.badRequest('Not an app instance URL.'));
     if (t.kind === 'unknown-host') return answer(res, NO_INSTANCE, started, pages.unknownHost());
     if (t.kind === 'add-slash') {
@@ -169,6 +169,7 @@ export function createRouter(deps: RouterDeps): Router {
       metrics.upgrade(instance, status);
       refuseUpgrade(socket, status, reason, headers);
     };
+    if (t.kind === 'absolute-form') return refuse(NO_INSTANCE, 400, 'Bad Request');
     if (t.kind !== 'instance') return refuse(NO_INSTANCE, t.kind === 'unknown-host' ? 421 : 404, t.kind === 'unknown-host' ? 'Misdirected Request' : 'Not Found');
     // Browsers do not follow redirects on websocket handshakes: the wrong mode is simply not found.
     if (t.mode !== mode) return refuse(NO_INSTANCE, 404, 'Not Found');

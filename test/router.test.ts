@@ -1,0 +1,465 @@
+// needs: cluster
+/**
+ * The router end to end: the real server (startServer: API + router through
+ * fastify's serverFactory, static-token users), real AppInstance and Pod
+ * objects in the local cluster read through the InstanceCache (pods held by a
+ * scheduling gate, their status set through the API as kwok would, with
+ * 127.64.x.y pod IPs), and real HTTP and websocket upstreams bound to those
+ * IPs on the app port.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import WebSocket, { WebSocketServer } from 'ws';
+import { loadConfig } from '../src/config/load.ts';
+import { appInstance, APP_INSTANCE_PLURAL, type AppInstance } from '../src/k8s/crd/appinstance.ts';
+import { GROUP, VERSION } from '../src/k8s/crd/group.ts';
+import type { Visibility } from '../src/lib/principal.ts';
+import { startServer, type RunningServer } from '../src/server/server.ts';
+import { USERS, type UserName } from './support/api-server.ts';
+import { freshNamespace, kubeConfig, kubeconfigPath, type TestNamespace } from './support/kube.ts';
+import { freePort, waitFor } from './support/ports.ts';
+
+const kc = kubeConfig();
+const custom = kc.makeApiClient(CustomObjectsApi);
+const core = kc.makeApiClient(CoreV1Api);
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const APP_PORT = 10101;
+/** A /16 of our own under 127.64/10, so parallel test files do not collide. */
+const NET = `127.64.${100 + Math.floor(Math.random() * 150)}`;
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+}
+
+/** An app on a "pod IP": records every request and upgrade; echoes websocket messages. */
+class Upstream {
+  readonly requests: Seen[] = [];
+  readonly upgrades: Seen[] = [];
+  private server!: Server;
+  constructor(readonly ip: string, private readonly behaviour: 'ok' | 'silent' = 'ok') {}
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+      if (this.behaviour === 'silent') return; // never answers: the router's timeout must fire
+      req.resume();
+      req.on('end', () => res.end(`hello from ${this.ip} ${req.url}`));
+    });
+    const wss = new WebSocketServer({ noServer: true });
+    this.server.on('upgrade', (req, socket, head) => {
+      this.upgrades.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+      wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(`echo ${String(m)}`)));
+    });
+    await new Promise<void>((r) => this.server.listen(APP_PORT, this.ip, r));
+    return this;
+  }
+  clear(): void {
+    this.requests.length = 0;
+    this.upgrades.length = 0;
+  }
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+let ns: TestNamespace;
+let dataDir: string;
+const servers: Record<'BASE_URL' | 'DOMAIN', { server: RunningServer; port: number }> = {} as never;
+const upstreams = new Map<string, Upstream>();
+let nextIP = 1;
+
+async function startAppStore(mode: 'BASE_URL' | 'DOMAIN'): Promise<{ server: RunningServer; port: number }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(dataDir, `${mode}-`));
+  const file = join(dir, 'appstore.toml');
+  writeFileSync(file, Object.values(USERS).map((u) => `[[Auth.StaticToken]]\nToken = "${u.token}"\nSubject = "${u.subject}"\nName = "${u.name}"\nRoles = ${JSON.stringify(u.roles)}\n`).join('\n'));
+  const { config } = loadConfig({
+    file,
+    flags: {
+      'Server.Listen': `127.0.0.1:${port}`,
+      'Server.DataDir': dir,
+      'Server.Roles': 'api,router',
+      'Server.LogLevel': 'fatal',
+      'Auth.Mode': 'static',
+      'Scheduler.KubeConfig': kubeconfigPath(),
+      'Scheduler.Namespace': ns.name,
+      'Router.RoutingMode': mode,
+      'Router.MainHost': `localhost:${port}`,
+      'Router.AppsDomain': `apps.localhost:${port}`,
+      'Router.UpstreamTimeout': '1s',
+      'Router.ActivityFlushInterval': '1s',
+      'Router.MaxBodySize': '1Ki',
+    },
+  });
+  return { server: await startServer(config), port };
+}
+
+/** An AppInstance (owner alice unless said otherwise) and, unless `pod: false`, a Ready pod whose IP has a live upstream. */
+async function instance(name: string, visibility: Visibility, opts: { owner?: UserName; pod?: boolean | 'dead'; upstream?: 'ok' | 'silent'; suspend?: boolean } = {}): Promise<Upstream | undefined> {
+  const owner = USERS[opts.owner === undefined || opts.owner === 'anonymous' ? 'alice' : opts.owner];
+  const body = appInstance(name, ns.name, { app: { name: 'ai.h2o.wave.test', version: '1.0.0' }, owner: { subject: owner.subject, name: owner.name }, visibility, ...(opts.suspend ? { suspend: true } : {}) });
+  await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns.name, plural: APP_INSTANCE_PLURAL, body });
+  if (opts.pod === false) return undefined;
+  const ip = `${NET}.${nextIP++}`;
+  let up: Upstream | undefined;
+  if (opts.pod !== 'dead') {
+    up = await new Upstream(ip, opts.upstream).start();
+    upstreams.set(name, up);
+  }
+  await core.createNamespacedPod({
+    namespace: ns.name,
+    body: { metadata: { name: `${name}-pod`, labels: { 'hac.h2o.ai/instance': name } }, spec: { schedulingGates: [{ name: 'appstore.test/hold' }], containers: [{ name: 'app', image: 'none' }] } },
+  });
+  await core.patchNamespacedPodStatus(
+    { name: `${name}-pod`, namespace: ns.name, body: { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions: [{ type: 'Ready', status: 'True' }] } } },
+    mergePatch,
+  );
+  return up;
+}
+
+async function getInstance(name: string): Promise<AppInstance> {
+  return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns.name, plural: APP_INSTANCE_PLURAL, name })) as AppInstance;
+}
+
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** One HTTP request to an app store with an explicit Host header (fetch cannot set it). */
+function send(port: number, host: string, path: string, opts: { user?: UserName; headers?: Record<string, string>; method?: string; body?: string | Buffer; chunked?: boolean } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { host, ...opts.headers };
+    if (opts.user && opts.user !== 'anonymous') headers.authorization = `Bearer ${USERS[opts.user].token}`;
+    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    if (opts.body !== undefined) {
+      if (opts.chunked) {
+        // No Content-Length: the limit must be enforced while streaming.
+        const b = Buffer.from(opts.body);
+        req.write(b.subarray(0, 512));
+        setTimeout(() => req.end(b.subarray(512)), 20);
+        return;
+      }
+      req.end(opts.body);
+    } else req.end();
+  });
+}
+
+/** A request for instance `name` in the server's own mode. */
+function open(mode: 'BASE_URL' | 'DOMAIN', name: string, path = '/', opts: Parameters<typeof send>[3] = {}): Promise<Reply> {
+  const { port } = servers[mode];
+  return mode === 'BASE_URL' ? send(port, `localhost:${port}`, `/instance/${name}${path}`, opts) : send(port, `${name}.apps.localhost:${port}`, path, opts);
+}
+
+/** Opens a websocket through the router; resolves with the open socket or the refusal status. */
+function websocket(mode: 'BASE_URL' | 'DOMAIN', name: string, user: UserName, headers: Record<string, string> = {}): Promise<{ ws?: WebSocket; status?: number }> {
+  const { port } = servers[mode];
+  const host = mode === 'BASE_URL' ? `localhost:${port}` : `${name}.apps.localhost:${port}`;
+  const path = mode === 'BASE_URL' ? `/instance/${name}/socket` : '/socket';
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: { host, ...(user !== 'anonymous' ? { authorization: `Bearer ${USERS[user].token}` } : {}), ...headers } });
+    ws.once('open', () => resolve({ ws }));
+    ws.once('unexpected-response', (_req, res) => {
+      resolve({ status: res.statusCode ?? 0 });
+      res.resume();
+    });
+    ws.once('error', reject);
+  });
+}
+
+before(async () => {
+  ns = await freshNamespace('router');
+  dataDir = mkdtempSync(join(tmpdir(), 'router-test-'));
+  await Promise.all([
+    instance('priv', 'PRIVATE'),
+    instance('team', 'ALL_USERS'),
+    instance('pub', 'PUBLIC'),
+    instance('flip', 'ALL_USERS'),
+    instance('starting', 'PUBLIC', { pod: false }),
+    instance('sleepy', 'ALL_USERS', { pod: false, suspend: true }),
+    instance('broken', 'PUBLIC', { pod: false }),
+    instance('down', 'PUBLIC', { pod: 'dead' }),
+    instance('slow', 'PUBLIC', { upstream: 'silent' }),
+  ]);
+  await custom.patchNamespacedCustomObjectStatus(
+    {
+      group: GROUP,
+      version: VERSION,
+      namespace: ns.name,
+      plural: APP_INSTANCE_PLURAL,
+      name: 'broken',
+      body: { status: { summary: 'Failed', conditions: [{ type: 'Ready', status: 'False', reason: 'CrashLoop', message: 'the app exited with code 3', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] } },
+    },
+    mergePatch,
+  );
+  servers.BASE_URL = await startAppStore('BASE_URL');
+  servers.DOMAIN = await startAppStore('DOMAIN');
+  // The caches list at start; wait until the last status write is visible through the router.
+  await waitFor('the failed instance in the router', async () => (await open('BASE_URL', 'broken', '/')).body.includes('exited with code 3'), 20_000);
+});
+
+after(async () => {
+  for (const s of Object.values(servers)) await s?.server.close();
+  for (const u of upstreams.values()) await u.close();
+  await ns?.cleanup();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('authorization: every visibility × role, per request', () => {
+  // Written out, not computed from the policy, so a policy or router regression fails here.
+  const expected: Record<string, Record<UserName, number>> = {
+    priv: { alice: 200, bob: 403, vic: 403, tina: 403, root: 403, anonymous: 302 },
+    team: { alice: 200, bob: 200, vic: 403, tina: 403, root: 200, anonymous: 302 },
+    pub: { alice: 200, bob: 200, vic: 200, tina: 200, root: 200, anonymous: 200 },
+  };
+  for (const mode of ['BASE_URL', 'DOMAIN'] as const)
+    for (const [name, row] of Object.entries(expected))
+      test(`${mode}: ${name}`, async () => {
+        for (const [user, status] of Object.entries(row) as Array<[UserName, number]>) {
+          const up = upstreams.get(name)!;
+          up.clear();
+          const r = await open(mode, name, '/page?q=1', { user });
+          assert.equal(r.status, status, `${user} opening ${name} (${mode}): ${r.body.slice(0, 200)}`);
+          assert.equal(up.requests.length, status === 200 ? 1 : 0, `${user}: the upstream saw the request only when allowed`);
+          if (status === 200) assert.equal(r.body, `hello from ${up.ip} ${mode === 'BASE_URL' ? `/instance/${name}/page?q=1` : '/page?q=1'}`);
+          if (status === 403) assert.match(r.body, /not shared with you/);
+          if (status === 302) {
+            const loc = new URL(r.headers.location!);
+            assert.equal(loc.host, `localhost:${servers[mode].port}`);
+            assert.equal(loc.pathname, '/auth/login');
+            assert.equal(loc.searchParams.get('return'), `/instance/${name}/page?q=1`);
+          }
+        }
+      });
+});
+
+describe('routing modes', () => {
+  test('BASE_URL: /instance/<name> gets its slash; a DOMAIN-style request is redirected to the base URL', async () => {
+    const p = servers.BASE_URL.port;
+    const slash = await send(p, `localhost:${p}`, '/instance/pub?x=1');
+    assert.equal(slash.status, 301);
+    assert.equal(slash.headers.location, '/instance/pub/?x=1');
+    const wrong = await send(p, `pub.apps.localhost:${p}`, '/a/b?c=d');
+    assert.equal(wrong.status, 302);
+    assert.equal(wrong.headers.location, `http://localhost:${p}/instance/pub/a/b?c=d`);
+  });
+
+  test('DOMAIN: a base-URL request is redirected to the instance host; the API stays on the main host', async () => {
+    const p = servers.DOMAIN.port;
+    const wrong = await send(p, `localhost:${p}`, '/instance/pub/a/b?c=d');
+    assert.equal(wrong.status, 302);
+    assert.equal(wrong.headers.location, `http://pub.apps.localhost:${p}/a/b?c=d`);
+    const api = await send(p, `localhost:${p}`, '/api/v1/me', { user: 'alice' });
+    assert.equal(api.status, 200, api.body);
+    assert.match(api.body, /alice/);
+  });
+});
+
+describe('what the app receives', () => {
+  test('platform cookies and Authorization are stripped; X-Forwarded-* are ours, not the client\'s', async () => {
+    const up = upstreams.get('team')!;
+    up.clear();
+    const r = await open('BASE_URL', 'team', '/', {
+      user: 'bob',
+      headers: { cookie: 'appstore_session=secret1; theme=dark; appstore_session_login=secret2; lang=en', 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
+    });
+    assert.equal(r.status, 200);
+    const h = up.requests[0]!.headers;
+    assert.equal(h.cookie, 'theme=dark; lang=en');
+    assert.equal(h.authorization, undefined);
+    assert.equal(h['x-forwarded-for'], '127.0.0.1');
+    assert.equal(h['x-forwarded-proto'], 'http');
+    assert.equal(h['x-forwarded-host'], `localhost:${servers.BASE_URL.port}`);
+    assert.ok(!JSON.stringify(h).includes('secret'), 'no platform secret reaches the app');
+  });
+
+  test('a request with only platform cookies reaches the app with no Cookie header', async () => {
+    const up = upstreams.get('pub')!;
+    up.clear();
+    await open('DOMAIN', 'pub', '/', { headers: { cookie: 'appstore_session=secret' } });
+    assert.equal(up.requests[0]!.headers.cookie, undefined);
+  });
+
+  test('bodies over Router.MaxBodySize are refused, with and without Content-Length', async () => {
+    const up = upstreams.get('pub')!;
+    up.clear();
+    const big = 'x'.repeat(2048);
+    const declared = await open('BASE_URL', 'pub', '/upload', { method: 'POST', body: big });
+    assert.equal(declared.status, 413);
+    assert.equal(up.requests.length, 0);
+    const streamed = await open('BASE_URL', 'pub', '/upload', { method: 'POST', body: big, chunked: true });
+    assert.equal(streamed.status, 413);
+    const small = await open('BASE_URL', 'pub', '/upload', { method: 'POST', body: 'x'.repeat(100) });
+    assert.equal(small.status, 200);
+  });
+
+  test('header blocks over Router.MaxHeaderSize get 431', async () => {
+    const r = await open('BASE_URL', 'pub', '/', { headers: { 'x-big': 'y'.repeat(20 * 1024) } });
+    assert.equal(r.status, 431);
+  });
+});
+
+describe('Host validation', () => {
+  test('hosts outside MainHost and AppsDomain never reach an app', async () => {
+    const p = servers.DOMAIN.port;
+    const up = upstreams.get('pub')!;
+    up.clear();
+    for (const host of [`pub.apps.localhost.evil.com:${p}`, 'evil.com', `a.pub.apps.localhost:${p}`, `pub.apps.localhost:${p + 1}`, `pub.apps.localhost:${p}@evil.com`]) {
+      const r = await send(p, host, '/instance/pub/');
+      assert.notEqual(r.status, 200, host);
+      assert.ok([400, 421, 404].includes(r.status), `${host}: ${r.status}`);
+    }
+    assert.equal(up.requests.length, 0);
+  });
+
+  test('an absolute-form request target is refused', async () => {
+    const p = servers.BASE_URL.port;
+    const raw = await new Promise<string>((resolve) => {
+      const s = connect(p, '127.0.0.1', () => s.write(`GET http://evil.com/instance/pub/ HTTP/1.1\r\nHost: localhost:${p}\r\nConnection: close\r\n\r\n`));
+      let out = '';
+      s.on('data', (d) => (out += d.toString()));
+      s.on('end', () => resolve(out));
+    });
+    assert.match(raw, /^HTTP\/1\.1 (400|404)/);
+  });
+});
+
+describe('state pages', () => {
+  test('starting: 503 that refreshes itself', async () => {
+    const r = await open('BASE_URL', 'starting');
+    assert.equal(r.status, 503);
+    assert.match(r.body, /http-equiv="refresh"/);
+    assert.match(r.body, /is starting/);
+  });
+
+  test('suspended: resume offered to the owner only', async () => {
+    const owner = await open('DOMAIN', 'sleepy', '/', { user: 'alice' });
+    assert.equal(owner.status, 503);
+    assert.match(owner.body, /<button id="act">Resume<\/button>/);
+    assert.ok(owner.body.includes(`http://localhost:${servers.DOMAIN.port}/api/v1/instances/sleepy/resume`));
+    const other = await open('DOMAIN', 'sleepy', '/', { user: 'bob' });
+    assert.equal(other.status, 503);
+    assert.doesNotMatch(other.body, /<button/);
+    assert.match(other.body, /Ask its owner to resume it/);
+  });
+
+  test('failed: the reason, no stack trace', async () => {
+    const r = await open('BASE_URL', 'broken');
+    assert.equal(r.status, 503);
+    assert.match(r.body, /the app exited with code 3/);
+  });
+
+  test('not found: 404 page', async () => {
+    const r = await open('DOMAIN', 'ghost', '/', { user: 'root' });
+    assert.equal(r.status, 404);
+    assert.match(r.body, /no app instance named &quot;ghost&quot;/);
+  });
+
+  test('upstream refused → 502, silent → 504; pages, not proxy errors', async () => {
+    const refused = await open('BASE_URL', 'down');
+    assert.equal(refused.status, 502);
+    assert.match(refused.body, /refused the connection/);
+    const slow = await open('BASE_URL', 'slow');
+    assert.equal(slow.status, 504);
+    assert.match(slow.body, /did not answer in time/);
+    for (const r of [refused, slow]) assert.doesNotMatch(r.body, /at .*\.(ts|js):\d+|Error:/);
+  });
+});
+
+describe('websockets', () => {
+  for (const mode of ['BASE_URL', 'DOMAIN'] as const)
+    test(`${mode}: upgrades without rights are refused before the app sees them`, async () => {
+      const up = upstreams.get('priv')!;
+      up.clear();
+      assert.equal((await websocket(mode, 'priv', 'anonymous')).status, 401);
+      assert.equal((await websocket(mode, 'priv', 'bob')).status, 403);
+      assert.equal((await websocket(mode, 'priv', 'root')).status, 403);
+      assert.equal((await websocket(mode, 'priv', 'alice', { origin: 'http://evil.example' })).status, 403);
+      assert.equal(up.upgrades.length, 0, 'the upstream saw no upgrade');
+      const { ws } = await websocket(mode, 'priv', 'alice', { cookie: 'appstore_session=secret; a=b' });
+      assert.ok(ws);
+      const echo = await new Promise<string>((resolve) => {
+        ws.once('message', (m) => resolve(String(m)));
+        ws.send('hi');
+      });
+      assert.equal(echo, 'echo hi');
+      ws.close();
+      assert.equal(up.upgrades.length, 1);
+      assert.equal(up.upgrades[0]!.headers.authorization, undefined);
+      assert.equal(up.upgrades[0]!.headers.cookie, 'a=b');
+    });
+
+  test('an upgrade to a suspended instance is refused with 503', async () => {
+    assert.equal((await websocket('BASE_URL', 'sleepy', 'alice')).status, 503);
+  });
+});
+
+describe('changes take effect on the next request', () => {
+  test('visibility ALL_USERS → PRIVATE locks bob out without a restart', async () => {
+    assert.equal((await open('BASE_URL', 'flip', '/', { user: 'bob' })).status, 200);
+    await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns.name, plural: APP_INSTANCE_PLURAL, name: 'flip', body: { spec: { visibility: 'PRIVATE' } } }, mergePatch);
+    await waitFor('bob to be refused', async () => (await open('BASE_URL', 'flip', '/', { user: 'bob' })).status === 403, 10_000);
+    assert.equal((await open('DOMAIN', 'flip', '/', { user: 'alice' })).status, 200);
+  });
+});
+
+describe('open redirects', () => {
+  test('sign-in return URLs stay on the main host, whatever the path', async () => {
+    for (const mode of ['BASE_URL', 'DOMAIN'] as const) {
+      const p = servers[mode].port;
+      for (const path of ['//evil.com/x', '/\\evil.com', '/%2F%2Fevil.com', '/..//evil.com', '/@evil.com']) {
+        const r = await open(mode, 'priv', path);
+        assert.equal(r.status, 302, `${mode} ${path}`);
+        const loc = new URL(r.headers.location!);
+        assert.equal(loc.origin, `http://localhost:${p}`);
+        const back = loc.searchParams.get('return')!;
+        assert.ok(back.startsWith('/instance/priv/'), `${mode} ${path}: ${back}`);
+        assert.ok(!/^\/[/\\]/.test(back) && !back.includes('\\'), back);
+        // What the browser would do with the return path after sign-in: stay on the main host.
+        assert.equal(new URL(back, `http://localhost:${p}`).host, `localhost:${p}`);
+      }
+    }
+  });
+
+  test('wrong-mode redirects keep the configured host whatever Host says', async () => {
+    const p = servers.DOMAIN.port;
+    const r = await send(p, `localhost:${p}`, '/instance/pub//evil.com/');
+    assert.equal(r.status, 302);
+    assert.equal(new URL(r.headers.location!).host, `pub.apps.localhost:${p}`);
+  });
+});
+
+describe('metrics and activity', () => {
+  test('requests per instance and status code on /metrics', async () => {
+    await open('BASE_URL', 'pub');
+    const r = await send(servers.BASE_URL.port, `localhost:${servers.BASE_URL.port}`, '/metrics');
+    assert.equal(r.status, 200);
+    assert.match(r.body, /appstore_router_requests_total\{instance="pub",code="200"\} \d+/);
+    assert.match(r.body, /appstore_router_requests_total\{instance="priv",code="403"\} \d+/);
+    assert.match(r.body, /appstore_router_websocket_upgrades_total\{instance="priv",code="101"\} \d+/);
+  });
+
+  test('last activity reaches status.lastActivityTime without a write per request', async () => {
+    const before = Date.now() - 1000;
+    for (let i = 0; i < 20; i++) await open('DOMAIN', 'team', '/', { user: 'alice' });
+    await waitFor('status.lastActivityTime', async () => {
+      const t = (await getInstance('team')).status?.lastActivityTime;
+      return t !== undefined && Date.parse(t) >= before;
+    }, 10_000, 200);
+  });
+});
