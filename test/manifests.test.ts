@@ -17,10 +17,12 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load.ts';
 import { ensureGoTool, repoRoot } from './support/go-tool.ts';
 import { freshNamespace, kubectl } from './support/kube.ts';
+import { intoNamespace, kustomize, RBAC_KINDS, yamlObjects as docs } from './support/manifests.ts';
+import type { ManifestObject } from './support/manifests.ts';
 import type { TestNamespace } from './support/kube.ts';
 import { schemasFromCrds, schemasFromOpenAPIv2, writeSchemas } from './tools/kubeconform/schemas.ts';
 
@@ -30,20 +32,13 @@ const overlays = { base: 'manifests/base', kind: 'manifests/overlays/kind', prod
 type Overlay = keyof typeof overlays;
 
 // Rendered manifests are plain JSON-like objects; a loose shape keeps the assertions readable.
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: unknown };
+type Obj = ManifestObject;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- deep paths into rendered Kubernetes objects; each use is checked by an assertion
 type Any = any;
 
 const rendered = {} as Record<Overlay, { text: string; objects: Obj[] }>;
 const work = mkdtempSync(join(tmpdir(), 'manifests-test-'));
 
-async function kustomize(dir: string): Promise<string> {
-  const r = await kubectl(['kustomize', join(repoRoot, dir)]);
-  assert.equal(r.code, 0, `kubectl kustomize ${dir}: ${r.stderr}`);
-  return r.stdout;
-}
-
-const docs = (text: string): Obj[] => parseAllDocuments(text).map((d) => d.toJS() as Obj).filter((o) => o);
 const find = (o: Overlay, kind: string, name: string): Any => {
   const found = rendered[o].objects.find((x) => x.kind === kind && x.metadata.name === name);
   assert.ok(found, `${o}: no ${kind} ${name} in the rendered manifests`);
@@ -233,24 +228,6 @@ describe('what the manifests say', () => {
   });
 });
 
-/** A copy of the rendered objects moved into namespace `ns`, with cluster-scoped RBAC names made unique to it. */
-function intoNamespace(objects: Obj[], ns: string): Obj[] {
-  const copy = structuredClone(objects) as Any[];
-  const renamed = new Map<string, string>();
-  for (const o of copy) {
-    if (o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding') {
-      renamed.set(`${o.kind}/${o.metadata.name}`, `${o.metadata.name}-${ns}`);
-      o.metadata.name = `${o.metadata.name}-${ns}`;
-    } else if (o.kind === 'Namespace') o.metadata.name = ns;
-    else if (o.metadata.namespace) o.metadata.namespace = ns;
-  }
-  for (const o of copy) {
-    if (o.roleRef?.kind === 'ClusterRole') o.roleRef.name = renamed.get(`ClusterRole/${o.roleRef.name}`) ?? o.roleRef.name;
-    for (const s of o.subjects ?? []) if (s.kind === 'ServiceAccount') s.namespace = ns;
-  }
-  return copy;
-}
-
 describe('on the cluster', () => {
   let ns: TestNamespace;
   const clusterScoped: string[] = [];
@@ -294,9 +271,8 @@ describe('on the cluster', () => {
     let sa: string;
 
     before(async () => {
-      const rbacKinds = ['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'];
-      const objects = intoNamespace(rendered.base.objects, ns.name).filter((o) => rbacKinds.includes(o.kind));
-      assert.equal(objects.length, rbacKinds.length, 'the base has one of each RBAC object');
+      const objects = intoNamespace(rendered.base.objects, ns.name).filter((o) => RBAC_KINDS.includes(o.kind));
+      assert.equal(objects.length, RBAC_KINDS.length, 'the base has one of each RBAC object');
       for (const o of objects) if (o.kind.startsWith('Cluster')) clusterScoped.push(`${o.kind.toLowerCase()}/${o.metadata.name}`);
       const r = await kubectl(['apply', '--server-side', '--field-manager=appstore-manifests-test', '-f', '-'], { input: objects.map((o) => stringify(o)).join('---\n') });
       assert.equal(r.code, 0, r.stderr);
