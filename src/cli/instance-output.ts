@@ -17,12 +17,14 @@ export function instanceTable(items: Instance[], now: Date = new Date()): string
   );
 }
 
+/** `ID    <id>`, the first line of a launched instance (padded like formatFields' two-key block). */
+export const idLine = (i: Instance): string => `ID    ${i.id}\n`;
+/** `URL   <url>`, the second line (empty until the operator has assigned it). */
+export const urlLine = (i: Instance): string => `URL   ${i.url ?? ''}`.trimEnd() + '\n';
+
 /** `h2o app run` / `bundle deploy`: the new instance's ID and URL, as in the seed. */
 export function launchedFields(i: Instance): string {
-  return formatFields([
-    ['ID', i.id],
-    ['URL', i.url ?? ''],
-  ]);
+  return idLine(i) + urlLine(i);
 }
 
 function instanceFieldList(i: Instance): Array<[string, string]> {

@@ -11,12 +11,11 @@ import type { App, AppList } from '../../api/schemas.ts';
 import { InvalidError } from '../../lib/errors.ts';
 import { ServerError } from '../client.ts';
 import type { CliContext } from '../context.ts';
-import { launchedFields } from '../instance-output.ts';
 import { appFields, appTable, outputOption, parseVisibility, print, type OutputFormat } from '../output.ts';
 import { progressReporter } from '../progress.ts';
 import { openClient } from '../session.ts';
-import { parseTimeout, waitUntilReady } from '../wait.ts';
-import { runApp, runtimeVersionOption } from './instance.ts';
+import { parseTimeout } from '../wait.ts';
+import { announceAndWait, runApp, runtimeVersionOption } from './instance.ts';
 
 interface ListOptions {
   all?: boolean;
@@ -128,13 +127,8 @@ Examples:
       const visibility = opts.visibility === undefined ? undefined : parseVisibility(opts.visibility);
       const timeoutMs = parseTimeout(opts.timeout);
       const client = await openClient(ctx, cmd);
-      let inst = await runApp(client, id, { visibility, runtimeVersion: opts.runtimeVersion });
-      // ID and URL first, so the instance can be found even while (or if) the wait fails.
-      if (opts.output === 'table') ctx.stdout.write(launchedFields(inst));
-      if (opts.wait) {
-        inst = await waitUntilReady(client, inst.id, { timeoutMs, stderr: ctx.stderr });
-        ctx.stderr.write(`instance ${inst.id} is Ready\n`);
-      }
+      const created = await runApp(client, id, { visibility, runtimeVersion: opts.runtimeVersion });
+      const inst = await announceAndWait(ctx, client, created, { output: opts.output, ...(opts.wait ? { wait: { timeoutMs } } : {}) });
       if (opts.output !== 'table') print(ctx.stdout, opts.output, inst, () => '');
     });
 

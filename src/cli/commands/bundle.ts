@@ -15,13 +15,12 @@ import { writeBundle } from '../../bundle/write.ts';
 import { NotFoundError } from '../../lib/errors.ts';
 import type { ApiClient } from '../client.ts';
 import type { CliContext } from '../context.ts';
-import { launchedFields } from '../instance-output.ts';
 import type { Instance } from '../../api/schemas.ts';
 import { appFields, outputOption, parseVisibility, print, type OutputFormat } from '../output.ts';
 import { progressReporter } from '../progress.ts';
 import { openClient } from '../session.ts';
-import { NotReadyError, parseTimeout, sleep, waitUntilReady } from '../wait.ts';
-import { runApp, runtimeVersionOption, streamLogs } from './instance.ts';
+import { NotReadyError, parseTimeout, sleep } from '../wait.ts';
+import { announceAndWait, runApp, runtimeVersionOption, streamLogs } from './instance.ts';
 
 interface BundleOptions {
   appDir: string;
@@ -170,11 +169,8 @@ async function deploy(ctx: CliContext, cmd: Command, opts: DeployOptions, signal
   } catch (error) {
     return { client, app, error };
   }
-  if (opts.output === 'table') ctx.stdout.write(launchedFields(instance));
-  if (!opts.wait) return { client, app, instance };
   try {
-    instance = await waitUntilReady(client, instance.id, { timeoutMs, stderr: ctx.stderr, signal });
-    ctx.stderr.write(`instance ${instance.id} is Ready\n`);
+    instance = await announceAndWait(ctx, client, instance, { output: opts.output, ...(opts.wait ? { wait: { timeoutMs, signal } } : {}) });
     return { client, app, instance };
   } catch (error) {
     return { client, app, instance, error };

@@ -3,10 +3,11 @@ import { Option, type Command } from 'commander';
 import { InvalidError } from '../../lib/errors.ts';
 import type { ApiClient } from '../client.ts';
 import type { CliContext } from '../context.ts';
-import { instanceFields, instanceStatusText, instanceTable } from '../instance-output.ts';
+import { idLine, instanceFields, instanceStatusText, instanceTable, urlLine } from '../instance-output.ts';
 import type { Instance, InstanceList, InstanceStatusDetail } from '../../api/schemas.ts';
 import { outputOption, parseVisibility, print, type OutputFormat } from '../output.ts';
 import { openClient } from '../session.ts';
+import { waitUntilReady } from '../wait.ts';
 
 const path = (id: string) => `/instances/${encodeURIComponent(id)}`;
 
@@ -151,6 +152,25 @@ export function registerInstanceCommands(program: Command, ctx: CliContext): voi
 /** The `--runtime-version` option of `app run` and `bundle deploy`. */
 export function runtimeVersionOption(): Option {
   return new Option('--runtime-version <name>', 'runtime image to run in (default: the app.toml RuntimeVersion, else the default one; see `h2o runtime-version list`)');
+}
+
+/**
+ * Prints a new instance like the seed (`ID …`, `URL …`) in table output:
+ * the ID at once, the URL once known: after Ready when waiting, else what
+ * the server has now (the operator assigns it), with a hint when empty.
+ * Waits when `wait` is given; returns the instance to print as JSON/YAML.
+ */
+export async function announceAndWait(ctx: CliContext, client: ApiClient, inst: Instance, opts: { output: OutputFormat; wait?: { timeoutMs: number; signal?: AbortSignal } }): Promise<Instance> {
+  const table = opts.output === 'table';
+  if (table) ctx.stdout.write(idLine(inst));
+  if (opts.wait) {
+    inst = await waitUntilReady(client, inst.id, { timeoutMs: opts.wait.timeoutMs, stderr: ctx.stderr, signal: opts.wait.signal });
+    ctx.stderr.write(`instance ${inst.id} is Ready\n`);
+  } else if (!inst.url) {
+    ctx.stderr.write(`the URL is assigned once the instance is scheduled: see \`h2o instance get ${inst.id}\`\n`);
+  }
+  if (table) ctx.stdout.write(urlLine(inst));
+  return inst;
 }
 
 /** `POST /apps/:id/instances`: starts an instance of an app version. */
