@@ -29,7 +29,10 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 
 test('bash completion offers the subcommands of the command path, from the commander tree', () => {
   const script = completionScript(program(), 'bash');
-  assert.deepEqual(complete(script, ['h2o', '']), ['config', 'app', 'bundle', 'instance', 'tag', 'runtime-version', 'completion']);
+  // Every top-level command, whoever registered it.
+  const top = program().commands.map((c) => c.name());
+  assert.ok(top.includes('instance') && top.includes('completion'));
+  assert.deepEqual(complete(script, ['h2o', '']), top);
   assert.deepEqual(complete(script, ['h2o', 'in']), ['instance']);
   assert.deepEqual(complete(script, ['h2o', 'instance', '']), ['list', 'get', 'status', 'logs', 'update', 'suspend', 'resume', 'terminate']);
   assert.deepEqual(complete(script, ['h2o', 'bundle', '']), ['import', 'deploy', 'test']);
