@@ -40,8 +40,8 @@ undeploy: ## delete what OVERLAY created (the CRDs too, and with them every AppI
 	$(call need,kubectl,it deletes the manifests)
 	kubectl delete --ignore-not-found -k $(OVERLAY)
 
-test-manifests: ## kubeconform, server-side dry-run, RBAC checks, Dockerfile lint, Argo CD health script
-	npm test -- test/manifests.test.ts test/manifests-images.test.ts
+test-manifests: ## kubeconform, server-side dry-run, RBAC (can-i, and the operator/API under the ServiceAccount), Dockerfile lint, Argo CD health script
+	npm test -- test/manifests.test.ts test/manifests-operator.test.ts test/manifests-images.test.ts
 
 # CI builds the Go test tools before the tests (see mk/cluster.mk).
 tools::
