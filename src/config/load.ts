@@ -12,6 +12,7 @@ import { isQuantity, parseQuantity } from '../lib/quantity.ts';
 import type { Config } from './config.ts';
 import { isHostPort } from './instance-url.ts';
 import { OPTIONS, type Option } from './options.ts';
+import { isRuntimeVersionName, runtimeVersionObjectName } from './runtime-version-name.ts';
 
 export interface LoadedConfig {
   config: Config;
@@ -177,9 +178,13 @@ function runtimeVersions(doc: Record<string, unknown>, issues: FieldIssue[]): Co
     if (rv === null || typeof rv !== 'object') return void issues.push({ path: p, message: 'must be a table' });
     const r = rv as Record<string, unknown>;
     for (const k of Object.keys(r)) if (!['Name', 'Image', 'Default', 'Deprecated'].includes(k)) issues.push({ path: `${p}.${k}`, message: `is not a RuntimeVersion attribute (Name, Image, Default, Deprecated)${suggest(k, ['Name', 'Image', 'Default', 'Deprecated'])}` });
-    if (typeof r.Name !== 'string' || !/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/.test(r.Name)) issues.push({ path: `${p}.Name`, message: 'is required and must be a lowercase DNS name (letters, digits, - and .), e.g. "deb12-py311"' });
-    else if (names.has(r.Name)) issues.push({ path: `${p}.Name`, message: `"${r.Name}" is used by an earlier RuntimeVersion; names must be unique` });
-    else names.add(r.Name);
+    // Seed-style names (deb11_py310_wlatest) are accepted: the RuntimeVersion object is named with '_' → '-' and lowercase.
+    if (typeof r.Name !== 'string' || !isRuntimeVersionName(r.Name)) issues.push({ path: `${p}.Name`, message: 'is required and must be a DNS name once "_" becomes "-" and letters lowercase (letters, digits, -, _ and .), e.g. "deb12-py311" or "deb11_py310_wlatest"' });
+    else if (names.has(runtimeVersionObjectName(r.Name))) {
+      const obj = runtimeVersionObjectName(r.Name);
+      issues.push({ path: `${p}.Name`, message: obj === r.Name ? `"${r.Name}" is used by an earlier RuntimeVersion; names must be unique` : `"${r.Name}" names the same RuntimeVersion object (${obj}) as an earlier entry; names must be unique` });
+    }
+    else names.add(runtimeVersionObjectName(r.Name));
     if (typeof r.Image !== 'string' || !r.Image.trim()) issues.push({ path: `${p}.Image`, message: 'is required: the container image of the launcher runtime, e.g. "registry.example.com/wave-launcher:1.0"' });
     for (const b of ['Default', 'Deprecated'] as const) if (r[b] !== undefined && typeof r[b] !== 'boolean') issues.push({ path: `${p}.${b}`, message: 'must be true or false' });
     out.push({ name: String(r.Name ?? ''), image: String(r.Image ?? ''), default: r.Default === true, deprecated: r.Deprecated === true });

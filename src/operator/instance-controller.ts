@@ -305,7 +305,8 @@ export class InstanceController {
     if (oldReady?.reason !== newReady.reason || oldReady?.status !== newReady.status) {
       const type: EventType = WARNING_REASONS.has(newReady.reason) ? 'Warning' : 'Normal';
       log.info({ summary: next.summary, reason: newReady.reason, ready: newReady.status }, newReady.message);
-      await this.o.events.record(inst, type, newReady.reason, newReady.message);
+      // Not awaited: an event is for people, and must not hold up the reconcile (record() logs its own failures).
+      void this.o.events.record(inst, type, newReady.reason, newReady.message);
     }
   }
 }

@@ -1,0 +1,197 @@
+/**
+ * make bench-operator: the AppInstance operator on a real apiserver (the
+ * local control plane: make cluster-up, or APPSTORE_TEST_KUBECONFIG).
+ *
+ * 1. Create ratio: time from an AppInstance create to all its children
+ *    (Deployment, Service, Secret) existing, as seen by a watch, against
+ *    the round trip of a bare ConfigMap create on the same apiserver; p50s.
+ * 2. 1000 instances created at once (50 requests in flight): all children
+ *    exist; the work queue's wait (ready → handed to a worker) at p99.
+ * 3. Cache memory: the operator's informers (instances, children,
+ *    RuntimeVersions) synced over those 1000 instances, heap after − before
+ *    (with gc), per instance.
+ *
+ * Run with node --expose-gc. Last line: BENCH operator create_ratio_p50=… queue_wait_p99_ms=… cache_bytes_per_instance=…
+ */
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/load.ts';
+import { appInstance, API_VERSION, GROUP, RUNTIME_VERSION_KIND, RUNTIME_VERSION_PLURAL, VERSION } from '../../src/k8s/crd/index.ts';
+import { Informer } from '../../src/k8s/informer.ts';
+import { RecordingQueueMetrics } from '../../src/k8s/work-queue.ts';
+import { createMetricsRegistry } from '../../src/lib/metrics.ts';
+import { OperatorCaches } from '../../src/operator/caches.ts';
+import { LABEL_INSTANCE } from '../../src/operator/desired.ts';
+import { startOperator } from '../../src/operator/operator.ts';
+import type { CatalogPort, ResolvedApp } from '../../src/operator/resolved-app.ts';
+
+const N_RATIO = Number(process.env.BENCH_RATIO_SAMPLES ?? 30);
+const N_BULK = Number(process.env.BENCH_INSTANCES ?? 1000);
+const IN_FLIGHT = 50;
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with node --expose-gc (make bench-operator does)');
+
+const kubeconfig = process.env.APPSTORE_TEST_KUBECONFIG ?? '.appstore/cluster/admin.kubeconfig';
+if (!existsSync(kubeconfig)) throw new Error(`no kubeconfig at ${kubeconfig}: start the local control plane with make cluster-up, or set APPSTORE_TEST_KUBECONFIG`);
+const kc = new KubeConfig();
+kc.loadFromFile(kubeconfig);
+const core = kc.makeApiClient(CoreV1Api);
+const custom = kc.makeApiClient(CustomObjectsApi);
+const sfx = randomBytes(3).toString('hex');
+const ns = `bench-operator-${sfx}`;
+const rt = `bench-rt-${sfx}`;
+const app: ResolvedApp = {
+  id: '0b6f7c1e-1111-4222-8333-444455556666',
+  name: 'ai.h2o.wave.bench',
+  version: '1.0.0',
+  title: 'Bench',
+  module: 'app.main',
+  bundleDigest: `sha256:${'b'.repeat(64)}`,
+  runtime: { module: 'app.main' },
+  env: [{ name: 'GREETING', value: 'hello' }],
+  files: [],
+};
+const catalog: CatalogPort = { resolveById: async (id) => (id === app.id ? app : undefined), resolveByNameVersion: async () => undefined };
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
+};
+const log = (m: string) => console.log(m);
+
+/** First time the bench's own watch saw each child, by instance name. */
+class ChildWatch {
+  private readonly seen = new Map<string, Map<string, number>>();
+  private readonly informers: Informer<KubernetesObject>[];
+  constructor() {
+    const mk = (apiVersion: string, kind: string, plural: string) =>
+      new Informer<KubernetesObject>(kc, { apiVersion, kind, plural, namespace: ns, labelSelector: LABEL_INSTANCE, transform: (o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace, labels: o.metadata?.labels } }) });
+    this.informers = [mk('apps/v1', 'Deployment', 'deployments'), mk('v1', 'Service', 'services'), mk('v1', 'Secret', 'secrets')];
+    for (const inf of this.informers) {
+      inf.enqueueTo({
+        add: (key) => {
+          const obj = inf.get(ns, key.slice(ns.length + 1));
+          const inst = obj?.metadata?.labels?.[LABEL_INSTANCE];
+          if (!inst || !obj?.kind) return;
+          const m = this.seen.get(inst) ?? new Map<string, number>();
+          if (!m.has(obj.kind)) m.set(obj.kind, performance.now());
+          this.seen.set(inst, m);
+        },
+      });
+    }
+  }
+  async start() {
+    await Promise.all(this.informers.map((i) => i.start()));
+    await Promise.all(this.informers.map((i) => i.waitForSync()));
+  }
+  async stop() {
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+  /** When all three children of `inst` had been seen, or undefined. */
+  complete(inst: string): number | undefined {
+    const m = this.seen.get(inst);
+    return m && m.size === 3 ? Math.max(...m.values()) : undefined;
+  }
+  completeCount(): number {
+    let n = 0;
+    for (const m of this.seen.values()) if (m.size === 3) n++;
+    return n;
+  }
+}
+
+async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+const createInstance = (name: string) =>
+  custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: 'appinstances',
+    namespace: ns,
+    // Suspended: the bench measures the operator, not 1000 fake pods on the shared test cluster.
+    body: appInstance(name, ns, { app: { id: app.id }, owner: { subject: 'bench', name: 'bench' }, runtimeVersion: rt, suspend: true }),
+  });
+
+await core.createNamespace({ body: { metadata: { name: ns, labels: { 'appstore.test/ephemeral': 'true' } } } });
+await custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural: RUNTIME_VERSION_PLURAL, body: { apiVersion: API_VERSION, kind: RUNTIME_VERSION_KIND, metadata: { name: rt }, spec: { image: 'registry.example.com/wave-launcher:1.0.0' } } });
+const { config } = loadConfig({ flags: { 'Scheduler.Namespace': ns } });
+const queue = new RecordingQueueMetrics();
+let leading = false;
+const op = await startOperator(
+  { kc, config, catalog, launcherKey: randomBytes(32), apiURL: 'http://appstore:8080', routing: (n) => ({ mode: 'BASE_URL', url: `http://appstore:8080/instance/${n}/` }), logger: pino({ level: 'silent' }), metrics: createMetricsRegistry() },
+  { queueMetrics: queue, onLeading: () => (leading = true) },
+);
+const watch = new ChildWatch();
+try {
+  await until('the operator to lead', () => leading, 60_000);
+  await watch.start();
+
+  // 1. Create ratio.
+  const bare: number[] = [];
+  const inst: number[] = [];
+  for (let i = -5; i < N_RATIO; i++) {
+    const t0 = performance.now();
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: `bare-${i + 5}` }, data: { a: 'b' } } });
+    const tb = performance.now() - t0;
+    const name = `ratio-${i + 5}`;
+    const t1 = performance.now();
+    await createInstance(name);
+    await until(`the children of ${name}`, () => watch.complete(name) !== undefined, 30_000);
+    const ti = watch.complete(name)! - t1;
+    if (i >= 0) {
+      bare.push(tb);
+      inst.push(ti);
+    }
+  }
+  const ratio = pct(inst, 50) / pct(bare, 50);
+  log(`create: bare ConfigMap p50 ${pct(bare, 50).toFixed(1)} ms, AppInstance → all children p50 ${pct(inst, 50).toFixed(1)} ms (p90 ${pct(inst, 90).toFixed(1)}): ratio ${ratio.toFixed(2)} (goal ≤ 3.5)`);
+
+  // 2. N_BULK at once.
+  queue.queueWaits.length = 0;
+  const before = watch.completeCount();
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+    while (next < N_BULK) await createInstance(`bulk-${next++}`);
+  }));
+  const created = performance.now() - t0;
+  await until(`children of all ${N_BULK} instances`, () => watch.completeCount() - before >= N_BULK, 600_000);
+  const allChildren = performance.now() - t0;
+  // Let the status writes and their echoes settle before reading the queue waits.
+  await until('the queue to drain', () => queue.currentDepth === 0, 600_000);
+  const waitP99 = pct(queue.queueWaits, 99);
+  log(`bulk: ${N_BULK} AppInstances created in ${(created / 1000).toFixed(1)} s (${IN_FLIGHT} in flight); all children in ${(allChildren / 1000).toFixed(1)} s; queue wait p50 ${pct(queue.queueWaits, 50).toFixed(1)} ms, p99 ${waitP99.toFixed(1)} ms over ${queue.queueWaits.length} reconciles (goal ≤ 1000)`);
+
+  // 3. Cache memory of the operator's informers over the N_BULK (+ ratio) instances.
+  const total = N_BULK + N_RATIO + 5;
+  gc();
+  gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  const caches = new OperatorCaches(kc, ns);
+  await caches.start();
+  gc();
+  gc();
+  const heap1 = process.memoryUsage().heapUsed;
+  const cached = caches.instances.list().length;
+  const perInstance = (heap1 - heap0) / cached;
+  log(`cache: ${cached} instances with their Deployments, Services, Secrets cached: heap +${((heap1 - heap0) / 1024 / 1024).toFixed(1)} MiB, ${perInstance.toFixed(0)} bytes per instance (goal ≤ 10240); expected ${total}`);
+  await caches.stop();
+
+  console.log(`BENCH operator create_ratio_p50=${ratio.toFixed(2)} queue_wait_p99_ms=${waitP99.toFixed(1)} cache_bytes_per_instance=${perInstance.toFixed(0)}`);
+} finally {
+  await watch.stop();
+  await op.stop();
+  await core.deleteNamespace({ name: ns }).catch(() => {});
+  await custom.patchClusterCustomObject({ group: GROUP, version: VERSION, plural: RUNTIME_VERSION_PLURAL, name: rt, body: [{ op: 'remove', path: '/metadata/finalizers' }] }).catch(() => {});
+  await custom.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: RUNTIME_VERSION_PLURAL, name: rt }).catch(() => {});
+}
+process.exit(0);
