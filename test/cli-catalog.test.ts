@@ -288,7 +288,8 @@ describe('h2o against a running server', () => {
     assert.equal((await h2o(['--config', file, 'config', 'setup', '--endpoint', api.url, '--token', 'not-a-real-token'])).code, 0);
     const r = await h2o(['--config', file, 'app', 'list']);
     assert.equal(r.code, 4);
-    assert.match(r.stderr, /h2o config setup --token TOKEN/);
+    assert.match(r.stderr, /has expired or its token is not valid: sign in again with `h2o config setup`, or set a new token with `h2o config setup --token TOKEN`/);
+    assert.equal(r.stdout, '');
   });
 
   test('server errors with field issues print each issue on its own line and exit 2', async () => {
@@ -307,6 +308,19 @@ describe('h2o against a running server', () => {
     const r = await as('alice', ['--endpoint', `http://127.0.0.1:${port}`, 'app', 'list']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`^error: cannot reach http://127\\.0\\.0\\.1:${port}: ECONNREFUSED — is the server running\\? check \`h2o config show\``));
+  });
+
+  test('a server that was stopped exits 1 with "cannot reach" and what to check', async () => {
+    const gone = await startTestApi({ db: 'pglite', store: 'fs' });
+    const file = join(dir, `stopped${n++}.toml`);
+    assert.equal((await h2o(['--config', file, '--endpoint', gone.url, 'config', 'setup', '--token', USERS.alice.token])).code, 0);
+    assert.equal((await h2o(['--config', file, 'app', 'list'])).code, 0, 'reachable while it runs');
+    await gone.close();
+    for (const args of [['app', 'list'], ['instance', 'list'], ['bundle', 'import', '--app-dir', await appCopy()]]) {
+      const r = await h2o(['--config', file, ...args]);
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^error: cannot reach ${gone.url.replace(/\./g, '\\.')}: ECONNREFUSED — is the server running\\? check \`h2o config show\``));
+    }
   });
 
   test('a folder without app.toml exits 2 before anything is sent', async () => {

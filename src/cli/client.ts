@@ -44,7 +44,7 @@ export async function errorFromResponse(res: Response): Promise<Error> {
   const withIssues = issues.length ? `${message}:\n${formatIssues(issues)}` : message;
   const typed: Record<number, () => AppError> = {
     400: () => new InvalidError(message, issues),
-    401: () => new UnauthorizedError(`${withIssues}; check the token of this profile (\`h2o config show\`) or run \`h2o config setup --token TOKEN\``),
+    401: () => new UnauthorizedError(`${withIssues}; the sign-in of this profile has expired or its token is not valid: sign in again with \`h2o config setup\`, or set a new token with \`h2o config setup --token TOKEN\` (\`h2o config show\` shows the profile in use)`),
     403: () => new ForbiddenError(withIssues),
     404: () => new NotFoundError(withIssues),
     409: () => new ConflictError(withIssues),

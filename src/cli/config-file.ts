@@ -8,12 +8,15 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parse, stringify } from 'smol-toml';
 import { InvalidError, NotFoundError } from '../lib/errors.ts';
+import type { SignIn } from './sign-in.ts';
 
 /** One server the CLI can talk to. */
 export interface Profile {
   endpoint: string;
   /** Platform or static bearer token; absent means anonymous. */
   token?: string;
+  /** OpenID Connect sign-in of `h2o config setup` (used when there is no token). */
+  signIn?: SignIn;
 }
 
 export interface CliConfig {
@@ -78,12 +81,30 @@ export async function readConfig(path: string): Promise<CliConfig> {
         continue;
       }
       if (rec.token !== undefined && typeof rec.token !== 'string') issues.push({ path: `profiles.${name}.token`, message: 'must be a string' });
-      profiles[name] = { endpoint: rec.endpoint, ...(typeof rec.token === 'string' ? { token: rec.token } : {}) };
+      const signIn = rec.signIn === undefined ? undefined : parseSignIn(rec.signIn);
+      if (rec.signIn !== undefined && !signIn) issues.push({ path: `profiles.${name}.signIn`, message: 'is damaged; run `h2o config setup` to sign in again' });
+      profiles[name] = { endpoint: rec.endpoint, ...(typeof rec.token === 'string' ? { token: rec.token } : {}), ...(signIn ? { signIn } : {}) };
     }
   }
   if (raw.current !== undefined && typeof raw.current !== 'string') issues.push({ path: 'current', message: 'must be a profile name' });
   if (issues.length) throw new InvalidError(`${path} is invalid`, issues);
   return { ...(typeof raw.current === 'string' ? { current: raw.current } : {}), profiles };
+}
+
+function parseSignIn(v: unknown): SignIn | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const r = v as Record<string, unknown>;
+  const str = (k: string) => typeof r[k] === 'string' && r[k] !== '';
+  if (!str('issuer') || !str('clientID') || !str('idToken') || typeof r.expiresAt !== 'number' || !Array.isArray(r.scopes)) return undefined;
+  if (r.refreshToken !== undefined && !str('refreshToken')) return undefined;
+  return {
+    issuer: r.issuer as string,
+    clientID: r.clientID as string,
+    scopes: r.scopes.filter((x): x is string => typeof x === 'string'),
+    idToken: r.idToken as string,
+    ...(typeof r.refreshToken === 'string' ? { refreshToken: r.refreshToken } : {}),
+    expiresAt: r.expiresAt,
+  };
 }
 
 /** Writes the config file atomically with mode 0600 (its folder 0700 when created). */

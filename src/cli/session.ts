@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { ApiClient } from './client.ts';
-import { configPath, normalizeEndpoint, readConfig, selectProfile, type Profile } from './config-file.ts';
+import { configPath, normalizeEndpoint, readConfig, selectProfile, writeConfig, type Profile } from './config-file.ts';
 import type { CliContext } from './context.ts';
 import { credentialsFor } from './credentials.ts';
 
@@ -26,13 +26,23 @@ export async function openClient(ctx: CliContext, cmd: Command): Promise<ApiClie
   const path = configPath(ctx.cwd, ctx.env, g.config);
   const config = await readConfig(path);
   let profile: Profile;
+  let save: ((p: Profile) => Promise<void>) | undefined;
   const name = g.profile ?? ctx.env.H2O_PROFILE;
   if (g.endpoint && name === undefined && !config.current) {
     // An endpoint alone is enough to talk to a server anonymously.
     profile = { endpoint: g.endpoint };
   } else {
-    profile = { ...selectProfile(config, path, name).profile };
+    const selected = selectProfile(config, path, name);
+    profile = { ...selected.profile };
+    // A renewed sign-in goes back into the file (re-read, so a concurrent change to other profiles is kept).
+    save = async (p) => {
+      const latest = await readConfig(path);
+      const stored = latest.profiles[selected.name];
+      if (!stored || !p.signIn) return;
+      latest.profiles[selected.name] = { ...stored, signIn: p.signIn };
+      await writeConfig(path, latest);
+    };
   }
   if (g.endpoint) profile.endpoint = g.endpoint;
-  return new ApiClient(normalizeEndpoint(profile.endpoint, g.endpoint ? '--endpoint' : 'endpoint'), credentialsFor(profile));
+  return new ApiClient(normalizeEndpoint(profile.endpoint, g.endpoint ? '--endpoint' : 'endpoint'), credentialsFor(profile, save));
 }
