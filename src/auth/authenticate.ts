@@ -1,6 +1,6 @@
 /**
- * Turns a request's credentials into a Viewer. Two modes exist until OIDC
- * sign-in lands, both explicitly for local use:
+ * The configuration-only credentials of the `local` and `static` modes
+ * (request-auth.ts adds platform tokens, OIDC ID tokens and sessions):
  * - `local`: a request without credentials is the local admin user, so the
  *   embedded default works with no identity provider. The server refuses
  *   this mode on a non-loopback address unless forced (see assertLocalModeSafe).

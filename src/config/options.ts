@@ -91,7 +91,7 @@ export const OPTIONS: Option[] = [
     { key: 'ClientSecret', type: str, default: '', env: 'H2O_CLOUD_AUTH_CLIENT_SECRET', description: 'OIDC client secret (confidential client); empty for a public client.' },
     { key: 'RolesClaim', type: str, default: 'roles', description: 'ID-token claim holding the user\'s roles; a dotted path reads nested claims (Keycloak: realm_access.roles). A missing claim means no roles (a visitor).' },
     { key: 'Scopes', type: { kind: 'list' }, default: ['openid', 'profile', 'email'], description: 'Scopes requested at sign-in (openid is always added); add the provider\'s roles scope if it has one.' },
-    { key: 'SessionTTL', type: { kind: 'duration' }, default: '12h', env: 'H2O_CLOUD_AUTH_SESSION_TTL', description: 'How long a browser session lasts after sign-in (e.g. 30m, 12h, 7d).' },
+    { key: 'SessionTTL', type: { kind: 'duration' }, default: '12h', env: 'H2O_CLOUD_AUTH_SESSION_TTL', description: 'How long a browser session lasts after sign-in, extended by this much whenever the provider tokens are refreshed (e.g. 30m, 12h, 7d).' },
     { key: 'CookieName', type: str, default: 'appstore_session', description: 'Name of the browser session cookie.' },
   ]),
   ...section('Scheduler', 'H2O_CLOUD_SCHEDULER_', [
