@@ -27,6 +27,7 @@ import { metaRoutes } from './routes/meta.ts';
 import { tagRoutes } from './routes/tags.ts';
 import { instanceRoutes, type InstanceBackend } from './routes/instances.ts';
 import { runtimeVersionRoutes } from './routes/runtime-versions.ts';
+import { DEFAULT_WEB_ROOT, webRoutes } from './routes/web.ts';
 import { AppListSchema, AppSchema, ErrorSchema, ImportResultSchema, MeSchema, TagSchema } from './schemas.ts';
 import { InstanceListSchema, InstanceSchema, InstanceStatusDetailSchema, RuntimeVersionListSchema, RuntimeVersionSchema } from './schemas.ts';
 
@@ -55,6 +56,8 @@ export interface ApiDeps {
   launcherKey: Buffer;
   /** A pino logger; none (silent) in tests. */
   logger?: FastifyBaseLogger;
+  /** Folder of the built web UI (default web/dist of this checkout); '' serves the API only. */
+  webRoot?: string;
   /** OIDC sign-in (Auth.Mode = oidc): sessions, /auth routes, ID tokens as bearer. */
   oidc?: OidcDeps;
   /** Creates the HTTP server (fastify's serverFactory); the server uses it to put the router in front of the API. */
@@ -144,5 +147,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   await app.register(instanceRoutes(ctx), { prefix: '/api/v1' });
   await app.register(runtimeVersionRoutes(ctx), { prefix: '/api/v1' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  const webRoot = deps.webRoot ?? DEFAULT_WEB_ROOT;
+  if (webRoot) await app.register(webRoutes({ root: webRoot, formOrigins: c.auth.issuerURL ? [new URL(c.auth.issuerURL).origin] : [] }));
   return app;
 }

@@ -1,0 +1,152 @@
+/** The instance table shared by My instances, My apps and Admin: live status, open, logs, visibility, suspend/resume, terminate. */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ago, api, tailLogs, type Instance, type Visibility } from './api.ts';
+import { ConfirmButton, ErrorBox, VisibilitySelect } from './components.tsx';
+import { Link } from './router.tsx';
+
+/** The state in words: the status, and when it is not ready, why. */
+export function statusText(i: Instance): string {
+  const why = i.message || i.reason;
+  if (i.suspended && i.status !== 'Suspended') return `Suspended${why ? ` — ${why}` : ''}`;
+  return why && i.status !== 'Ready' ? `${i.status} — ${why}` : i.status;
+}
+
+function statusClass(i: Instance): string {
+  if (i.status === 'Ready') return 'status status-ok';
+  if (/fail|error|crash|backoff|unschedulable/i.test(`${i.status} ${i.reason ?? ''}`)) return 'status status-bad';
+  return 'status status-wait';
+}
+
+/** Live tail of one instance's log in a region screen readers do not re-read on every line. */
+export function LogView(props: { instance: Instance; onClose: () => void }) {
+  const [text, setText] = useState('');
+  const [error, setError] = useState<unknown>();
+  const [previous, setPrevious] = useState(false);
+  const pre = useRef<HTMLPreElement>(null);
+  useEffect(() => {
+    setText('');
+    setError(undefined);
+    const ac = new AbortController();
+    tailLogs(props.instance.id, (chunk) => setText((t) => (t + chunk).slice(-200_000)), ac.signal, { previous }).catch((e: unknown) => {
+      if (!ac.signal.aborted) setError(e);
+    });
+    return () => ac.abort();
+  }, [props.instance.id, previous]);
+  useEffect(() => {
+    const el = pre.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [text]);
+  const id = `logs-${props.instance.id}`;
+  return (
+    <div class="logs" role="region" aria-labelledby={`${id}-title`}>
+      <div class="logs-head">
+        <h3 id={`${id}-title`}>
+          Logs of {props.instance.appTitle} ({props.instance.id})
+        </h3>
+        <label>
+          <input type="checkbox" checked={previous} onChange={(e) => setPrevious((e.target as HTMLInputElement).checked)} /> previous container (after a crash)
+        </label>
+        <button type="button" onClick={props.onClose}>
+          Close logs
+        </button>
+      </div>
+      <ErrorBox error={error} title="Logs unavailable" />
+      <pre ref={pre} tabIndex={0} aria-label="log output" data-testid="log-output">
+        {text || (error ? '' : 'Waiting for output…')}
+      </pre>
+    </div>
+  );
+}
+
+/** Instances with their actions; `onChanged` reloads the list after an action. */
+export function InstanceTable(props: { instances: Instance[]; onChanged: () => void; showOwner?: boolean; caption: string }) {
+  const [logsOf, setLogsOf] = useState<string>();
+  const [error, setError] = useState<unknown>();
+  const act = async (f: () => Promise<unknown>) => {
+    setError(undefined);
+    try {
+      await f();
+    } catch (e) {
+      setError(e);
+    }
+    props.onChanged();
+  };
+  const path = (i: Instance) => `/api/v1/instances/${encodeURIComponent(i.id)}`;
+  const shown = props.instances.find((i) => i.id === logsOf);
+  if (!props.instances.length) return <p class="empty">No instances.</p>;
+  return (
+    <>
+      <ErrorBox error={error} title="The action failed" />
+      <div class="table-wrap">
+        <table class="instances">
+          <caption class="sr-only">{props.caption}</caption>
+          <thead>
+            <tr>
+              <th scope="col">App</th>
+              <th scope="col">Status</th>
+              {props.showOwner && <th scope="col">Owner</th>}
+              <th scope="col">Visibility</th>
+              <th scope="col">Started</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.instances.map((i) => (
+              <tr key={i.id} data-instance={i.id}>
+                <th scope="row">
+                  <Link href={`/apps/${i.appId}`}>{i.appTitle || i.appName}</Link> <span class="muted">{i.appVersion}</span>
+                  <div class="muted small">{i.id}</div>
+                </th>
+                <td>
+                  <span class={statusClass(i)} data-testid="instance-status">
+                    {statusText(i)}
+                  </span>
+                </td>
+                {props.showOwner && <td>{i.ownerName || i.owner}</td>}
+                <td>
+                  <VisibilitySelect
+                    id={`vis-${i.id}`}
+                    label={`Visibility of ${i.id}`}
+                    hideLabel
+                    value={i.visibility}
+                    onChange={(v: Visibility) => void act(() => api(path(i), { method: 'PATCH', body: { visibility: v } }))}
+                  />
+                </td>
+                <td>
+                  <time dateTime={i.createdAt}>{ago(i.createdAt)}</time>
+                </td>
+                <td class="actions">
+                  {i.url && i.status === 'Ready' && !i.suspended ? (
+                    <a class="button" href={i.url} target="_blank" rel="noopener">
+                      Open<span class="sr-only"> {i.appTitle} (new tab)</span>
+                    </a>
+                  ) : null}
+                  <button type="button" aria-pressed={logsOf === i.id} onClick={() => setLogsOf(logsOf === i.id ? undefined : i.id)}>
+                    Logs<span class="sr-only"> of {i.id}</span>
+                  </button>
+                  {i.suspended ? (
+                    <button type="button" onClick={() => void act(() => api(`${path(i)}/resume`, { method: 'POST' }))}>
+                      Resume<span class="sr-only"> {i.id}</span>
+                    </button>
+                  ) : (
+                    <button type="button" onClick={() => void act(() => api(`${path(i)}/suspend`, { method: 'POST' }))}>
+                      Suspend<span class="sr-only"> {i.id}</span>
+                    </button>
+                  )}
+                  <ConfirmButton
+                    label="Terminate"
+                    name={`Terminate ${i.id}`}
+                    question={`Terminate ${i.appTitle || i.appName} (${i.id})? Its data that is not on a volume is lost.`}
+                    confirmLabel="Terminate"
+                    onConfirm={() => act(() => api(path(i), { method: 'DELETE' }))}
+                  />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {shown && <LogView instance={shown} onClose={() => setLogsOf(undefined)} />}
+    </>
+  );
+}
