@@ -5,7 +5,8 @@
  *   (b) nginx from Debian as a reverse proxy with upstream keepalive,
  *   (c) our router (createRouter in its own process: static-token authentication,
  *       instance lookup, policy, header rewriting, keep-alive agent), once per proxy engine:
- *       http-proxy-3 (kept), http-proxy (unmaintained), http-proxy-3's fetch path (Node's undici).
+ *       node-http (src/router/http-engine.ts, kept), http-proxy-3 (maintained fork),
+ *       http-proxy (unmaintained), http-proxy-3's fetch path (Node's built-in undici).
  * Both proxies run one worker / one process, the fair match on this 2-core machine,
  * where wrk, the upstream and the proxy share the cores.
  *
@@ -20,7 +21,7 @@
  * Last line: BENCH router vs_nginx=… added_p99_ms=… c200_drop_pct=… ws_bytes_each=…
  *
  *   make bench-router            (raises ulimit -n; installs nginx and wrk from apt when missing)
- *   node --import tsx bench/router/bench.ts [seconds-per-run] [websockets]
+ *   node --import tsx bench/router/bench.ts [seconds-per-run=5] [websockets=10000] [rounds=3]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,12 +31,14 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BENCH_TOKEN } from './token.ts';
 
-const SECONDS = Number(process.argv[2] ?? 8);
+const SECONDS = Number(process.argv[2] ?? 5);
+const ROUNDS = Number(process.argv[4] ?? 3);
 const WANTED_WEBSOCKETS = Number(process.argv[3] ?? 10_000);
 /** The open-file limit children get (raised when allowed; some containers cap the hard limit). */
 const FD_LIMIT = Number(spawnSync('sh', ['-c', 'ulimit -n 65536 2>/dev/null; ulimit -n'], { encoding: 'utf8' }).stdout.trim()) || 1024;
 // Each proxied websocket holds two sockets in the router (client and upstream side).
-const WEBSOCKETS = Math.min(WANTED_WEBSOCKETS, Math.floor((FD_LIMIT - 200) / 2));
+// (minus the 200 warm-up websockets and some spare descriptors).
+const WEBSOCKETS = Math.min(WANTED_WEBSOCKETS, Math.floor((FD_LIMIT - 1000) / 2));
 const UPSTREAM_IP = '127.64.0.10';
 const WS_UPSTREAM_IP = '127.64.0.11';
 const NGINX_PORT = 18480;
@@ -152,21 +155,72 @@ function rss(pid: number): number {
 }
 
 async function startRouter(engine: string): Promise<{ child: ChildProcess; url: string }> {
-  const { child, line } = await start(`node --expose-gc --import tsx ${join(here, 'router-process.ts')} ${engine} ${UPSTREAM_IP} ${WS_UPSTREAM_IP}`, /^\{"port"/);
+  const { child, line } = await start(`node --expose-gc --import tsx ${join(here, 'router-process.ts')} ${engine} ${UPSTREAM_IP} ${WS_UPSTREAM_IP}`, /^\{"port"/, 120_000);
   const { port } = JSON.parse(line) as { port: number };
   return { child, url: `http://127.0.0.1:${port}/` };
 }
 
-function show(label: string, r: WrkResult): void {
-  console.log(`${label.padEnd(44)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${r.errors ? `  ERRORS ${r.errors}` : ''}`);
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
+
+interface Target {
+  label: string;
+  url: string;
+  /** The proxy process whose CPU per request is reported. */
+  pid?: number;
+}
+
+interface Measured extends WrkResult {
+  /** CPU microseconds the proxy process spent per request. */
+  cpuUs: number;
+}
+
+function measure(t: Target, connections: number, seconds: number, opts: { delayMs?: number } = {}): Measured {
+  const before = t.pid ? cpuSeconds(t.pid) : 0;
+  const r = wrk(t.url, connections, seconds, opts);
+  const cpu = t.pid ? cpuSeconds(t.pid) - before : NaN;
+  return { ...r, cpuUs: (cpu / (r.rps * seconds)) * 1e6 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** ROUNDS interleaved runs of every target (machine load then hits all alike); the median of each figure. */
+function interleaved(targets: Target[], connections: number, opts: { delayMs?: number } = {}): Map<string, Measured> {
+  const runs = new Map<string, Measured[]>(targets.map((t) => [t.label, []]));
+  for (let round = 0; round < ROUNDS; round++)
+    for (const t of targets) {
+      wrk(t.url, connections, 1, opts);
+      runs.get(t.label)!.push(measure(t, connections, SECONDS, opts));
+    }
+  const out = new Map<string, Measured>();
+  for (const [label, rs] of runs) {
+    const m = { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), errors: rs.reduce((a, r) => a + r.errors, 0), cpuUs: median(rs.map((r) => r.cpuUs)) };
+    out.set(label, m);
+    show(label, m);
+  }
+  return out;
+}
+
+function show(label: string, r: WrkResult & { cpuUs?: number }): void {
+  const cpu = r.cpuUs !== undefined && Number.isFinite(r.cpuUs) ? `  ${r.cpuUs.toFixed(0).padStart(4)} µs CPU/req` : '';
+  console.log(`${label.padEnd(40)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${cpu}${r.errors ? `  ERRORS ${r.errors}` : ''}`);
+}
+
+const KEPT = 'node-http';
 
 async function main(): Promise<void> {
   ensureTools();
   if (WEBSOCKETS < WANTED_WEBSOCKETS) console.log(`note: the open-file limit here is ${FD_LIMIT} and cannot be raised, so the websocket test opens ${WEBSOCKETS} (not ${WANTED_WEBSOCKETS}); the per-websocket figure is unaffected`);
-  const upstreamURL = `http://${UPSTREAM_IP}:10101/`;
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(`machine: ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores, load average ${load} at start; every figure is the median of ${ROUNDS} interleaved ${SECONDS} s runs`);
   await startNginx('upstream', `  server { listen ${UPSTREAM_IP}:10101; location / { return 200 "hello from the upstream\\n"; } }`, 10101, UPSTREAM_IP);
-  await startNginx(
+  const nginx = await startNginx(
     'proxy',
     `  upstream app { server ${UPSTREAM_IP}:10101; keepalive 256; }
   server { listen 127.0.0.1:${NGINX_PORT}; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host;
@@ -174,69 +228,58 @@ async function main(): Promise<void> {
     NGINX_PORT,
     '127.0.0.1',
   );
-  const nginxURL = `http://127.0.0.1:${NGINX_PORT}/`;
+  const engines = [KEPT, 'http-proxy-3', 'http-proxy', 'http-proxy-3-fetch'];
+  const routers = new Map<string, { child: ChildProcess; url: string }>();
+  for (const e of engines) routers.set(e, await startRouter(e));
+  const direct: Target = { label: '(a) upstream directly', url: `http://${UPSTREAM_IP}:10101/` };
+  const viaNginx: Target = { label: '(b) nginx, upstream keepalive', url: `http://127.0.0.1:${NGINX_PORT}/`, pid: nginx.pid! };
+  const router = (e: string): Target => ({ label: `(c) router, ${e}`, url: routers.get(e)!.url, pid: routers.get(e)!.child.pid! });
 
-  console.log(`max throughput, 50 connections, ${SECONDS} s each (after a 2 s warm-up)`);
-  wrk(upstreamURL, 50, 2);
-  const direct = wrk(upstreamURL, 50, SECONDS);
-  show('(a) upstream directly', direct);
-  wrk(nginxURL, 50, 2);
-  const nginx = wrk(nginxURL, 50, SECONDS);
-  show('(b) nginx, upstream keepalive', nginx);
+  console.log('\nmax throughput, 50 connections');
+  const max = interleaved([direct, viaNginx, ...engines.map(router)], 50);
+  for (const e of engines.slice(1)) await stop(routers.get(e)!.child);
 
-  const engines: Record<string, WrkResult> = {};
-  for (const engine of ['http-proxy', 'http-proxy-3-fetch', 'http-proxy-3']) {
-    const r = await startRouter(engine);
-    wrk(r.url, 50, 2);
-    engines[engine] = wrk(r.url, 50, SECONDS);
-    show(`(c) router, ${engine}`, engines[engine]!);
-    if (engine !== 'http-proxy-3') await stop(r.child);
-    else {
-      // The kept engine: connection scaling and latency at half its max rate.
-      const c10 = wrk(r.url, 10, SECONDS);
-      const c200 = wrk(r.url, 200, SECONDS);
-      show('(c) router, http-proxy-3, 10 connections', c10);
-      show('(c) router, http-proxy-3, 200 connections', c200);
-      const best = engines[engine]!.rps;
-      // Half the max rate: C connections each waiting DELAY ms between requests.
-      const delayMs = 5;
-      const conns = Math.max(1, Math.round(((best / 2) * delayMs) / 1000));
-      console.log(`latency at ~half the router's max rate (${(best / 2).toFixed(0)} req/s nominal): ${conns} connections, ${delayMs} ms between requests on each`);
-      const dLat = wrk(upstreamURL, conns, SECONDS, { delayMs });
-      show('(a) upstream directly, fixed rate', dLat);
-      const rLat = wrk(r.url, conns, SECONDS, { delayMs });
-      show('(c) router, http-proxy-3, fixed rate', rLat);
-      const nLat = wrk(nginxURL, conns, SECONDS, { delayMs });
-      show('(b) nginx, fixed rate', nLat);
-      await stop(r.child);
+  console.log(`\nconnection scaling, router (${KEPT})`);
+  const kept = router(KEPT);
+  const c10 = interleaved([{ ...kept, label: '(c) router, 10 connections' }], 10).get('(c) router, 10 connections')!;
+  const c200 = interleaved([{ ...kept, label: '(c) router, 200 connections' }], 200).get('(c) router, 200 connections')!;
 
-      // Idle websockets: a fresh router, RSS before and after WEBSOCKETS connections through it.
-      await start(`node --import tsx ${join(here, 'ws-upstream.ts')} ${WS_UPSTREAM_IP}`, /^ready/);
-      const fresh = await startRouter('http-proxy-3');
-      const port = new URL(fresh.url).port;
-      await start(`node --import tsx ${join(here, 'ws-clients.ts')} ${port} 200 ${BENCH_TOKEN}`, /^open/, 60_000);
-      await sleep(1000);
-      fresh.child.kill('SIGUSR2');
-      await sleep(1500);
-      const before = rss(fresh.child.pid!);
-      const clients = await start(`node --import tsx ${join(here, 'ws-clients.ts')} ${port} ${WEBSOCKETS} ${BENCH_TOKEN}`, /^open/, 300_000);
-      console.log(`websockets: ${clients.line}`);
-      const opened = Number(/^open (\d+)/.exec(clients.line)?.[1] ?? 0);
-      await sleep(2000);
-      fresh.child.kill('SIGUSR2');
-      await sleep(3000);
-      const after = rss(fresh.child.pid!);
-      const each = opened ? (after - before) / opened : NaN;
-      console.log(`router RSS ${(before / 2 ** 20).toFixed(1)} MiB → ${(after / 2 ** 20).toFixed(1)} MiB with ${opened} more idle websockets: ${(each / 1024).toFixed(1)} KiB each`);
+  // Half the max rate: C connections each waiting DELAY ms between requests (closed loop; wrk2 is not in Debian).
+  const best = max.get(kept.label)!.rps;
+  const delayMs = 5;
+  const conns = Math.max(1, Math.round(((best / 2) * delayMs) / 1000));
+  console.log(`\nlatency at ~half the router's max rate (${(best / 2).toFixed(0)} req/s nominal): ${conns} connections, ${delayMs} ms pause between requests on each`);
+  const lat = interleaved([direct, kept, viaNginx], conns, { delayMs });
+  await stop(routers.get(KEPT)!.child);
 
-      const vsNginx = best / nginx.rps;
-      const addedP99 = rLat.p99 - dLat.p99;
-      const drop = ((c10.rps - c200.rps) / c10.rps) * 100;
-      console.log('');
-      console.log(`goals: vs_nginx ≥ 0.5: ${vsNginx >= 0.5 ? 'met' : 'MISSED'}; added p99 ≤ 1 ms: ${addedP99 <= 1 ? 'met' : 'MISSED'}; c200 drop ≤ 5 %: ${drop <= 5 ? 'met' : 'MISSED'}; ≤ 30 KB per websocket: ${each <= 30_000 && opened === WEBSOCKETS ? 'met' : 'MISSED'}`);
-      console.log(`BENCH router vs_nginx=${vsNginx.toFixed(2)} added_p99_ms=${addedP99.toFixed(2)} c200_drop_pct=${drop.toFixed(1)} ws_bytes_each=${Math.round(each)}`);
-    }
-  }
+  // Idle websockets: a fresh router, RSS before and after WEBSOCKETS connections through it, each after a full GC.
+  console.log('');
+  await start(`node --import tsx ${join(here, 'ws-upstream.ts')} ${WS_UPSTREAM_IP}`, /^ready/, 120_000);
+  const fresh = await startRouter(KEPT);
+  const port = new URL(fresh.url).port;
+  await start(`node --import tsx ${join(here, 'ws-clients.ts')} ${port} 200 ${BENCH_TOKEN}`, /^open/, 120_000);
+  await sleep(1000);
+  fresh.child.kill('SIGUSR2');
+  await sleep(1500);
+  const before = rss(fresh.child.pid!);
+  const clients = await start(`node --import tsx ${join(here, 'ws-clients.ts')} ${port} ${WEBSOCKETS} ${BENCH_TOKEN}`, /^open/, 600_000);
+  console.log(`websockets: ${clients.line}`);
+  const opened = Number(/^open (\d+)/.exec(clients.line)?.[1] ?? 0);
+  await sleep(2000);
+  fresh.child.kill('SIGUSR2');
+  await sleep(3000);
+  const after = rss(fresh.child.pid!);
+  const each = opened ? (after - before) / opened : NaN;
+  console.log(`router RSS ${(before / 2 ** 20).toFixed(1)} MiB → ${(after / 2 ** 20).toFixed(1)} MiB with ${opened} more idle websockets: ${(each / 1024).toFixed(1)} KiB each`);
+
+  const vsNginx = best / max.get(viaNginx.label)!.rps;
+  const cpuRatio = max.get(viaNginx.label)!.cpuUs / max.get(kept.label)!.cpuUs;
+  const addedP99 = lat.get(kept.label)!.p99 - lat.get(direct.label)!.p99;
+  const drop = ((c10.rps - c200.rps) / c10.rps) * 100;
+  console.log('');
+  console.log(`CPU per request: nginx ${max.get(viaNginx.label)!.cpuUs.toFixed(0)} µs, router ${max.get(kept.label)!.cpuUs.toFixed(0)} µs → capacity ratio per core ${cpuRatio.toFixed(2)} (load-independent check of vs_nginx)`);
+  console.log(`goals: vs_nginx ≥ 0.5: ${vsNginx >= 0.5 ? 'met' : 'MISSED'}; added p99 ≤ 1 ms: ${addedP99 <= 1 ? 'met' : 'MISSED'}; c200 drop ≤ 5 %: ${drop <= 5 ? 'met' : 'MISSED'}; ≤ 30 KB per websocket: ${each <= 30_000 && opened === WEBSOCKETS ? 'met' : 'MISSED'}`);
+  console.log(`BENCH router vs_nginx=${vsNginx.toFixed(2)} added_p99_ms=${addedP99.toFixed(2)} c200_drop_pct=${drop.toFixed(1)} ws_bytes_each=${Math.round(each)}`);
 }
 
 try {

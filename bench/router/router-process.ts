@@ -5,7 +5,7 @@
  * authenticated and authorized) and a keep-alive agent to the upstream.
  *
  *   node --expose-gc --import tsx bench/router/router-process.ts <engine> <upstream-ip> [<ws-upstream-ip>]
- *   engine: http-proxy-3 | http-proxy | http-proxy-3-fetch
+ *   engine: node-http (the router's own, default) | http-proxy-3 | http-proxy | http-proxy-3-fetch
  * Prints `{"port":N}`; SIGUSR2 runs a full GC (for RSS readings).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ import type { ProxyEngine } from '../../src/router/proxy.ts';
 
 import { BENCH_TOKEN } from './token.ts';
 
-const [engineName = 'http-proxy-3', httpIP = '127.64.0.10', wsIP = '127.64.0.11'] = process.argv.slice(2);
+const [engineName = 'node-http', httpIP = '127.64.0.10', wsIP = '127.64.0.11'] = process.argv.slice(2);
 
 const file = join(mkdtempSync(join(tmpdir(), 'bench-router-config-')), 'appstore.toml');
 writeFileSync(file, `[[Auth.StaticToken]]\nToken = "${BENCH_TOKEN}"\nSubject = "bench"\nName = "bench"\nRoles = ["full-access"]\n`);
@@ -48,11 +48,14 @@ let engine: ProxyEngine | undefined;
 if (engineName === 'http-proxy') {
   const hp = (await import('http-proxy')).default;
   engine = hp.createProxyServer({}) as unknown as ProxyEngine;
+} else if (engineName === 'http-proxy-3') {
+  const { createProxyServer } = await import('http-proxy-3');
+  engine = createProxyServer({}) as unknown as ProxyEngine;
 } else if (engineName === 'http-proxy-3-fetch') {
   const { createProxyServer } = await import('http-proxy-3');
   // http-proxy-3's fetch path: requests go through Node's built-in undici (fetch keeps its own connection pool).
   engine = createProxyServer({ fetch }) as unknown as ProxyEngine;
-} else if (engineName !== 'http-proxy-3') throw new Error(`unknown engine ${engineName}: use http-proxy-3, http-proxy or http-proxy-3-fetch`);
+} else if (engineName !== 'node-http') throw new Error(`unknown engine ${engineName}: use node-http, http-proxy-3, http-proxy or http-proxy-3-fetch`);
 
 const router = createRouter({
   config,

@@ -1,14 +1,14 @@
 /**
- * The HTTP and websocket proxy to instances: http-proxy-3 (the maintained
- * fork of http-proxy; see docs/router.md for the measurements behind the
- * choice) over one keep-alive agent, so connections to pods are reused
+ * The HTTP and websocket proxy to instances: a lean node:http engine
+ * (./http-engine.ts; docs/router.md has the measurements against http-proxy
+ * and http-proxy-3 behind the choice) over one keep-alive agent, so connections to pods are reused
  * instead of exhausting ephemeral ports. Errors are sorted into 502
  * (refused, reset), 503 (unreachable) and 504 (timeouts).
  */
 import { Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Transform, type TransformCallback } from 'node:stream';
-import { createProxyServer } from 'http-proxy-3';
+import { NodeHttpEngine } from './http-engine.ts';
 
 /** The part of http-proxy(-3)'s ProxyServer we use; both packages have it, so the benchmark can swap them. */
 export interface ProxyEngine {
@@ -22,7 +22,7 @@ export interface ProxyOptions {
   /** No response headers (or silence on a plain response) for this long → 504. */
   responseTimeoutMs: number;
   maxBodyBytes: number;
-  /** Another engine with http-proxy's interface (the benchmark passes http-proxy). */
+  /** Another engine with http-proxy's interface (the benchmark passes http-proxy and http-proxy-3); default NodeHttpEngine. */
   engine?: ProxyEngine;
 }
 
@@ -76,7 +76,7 @@ export class UpstreamProxy {
   constructor(private readonly opts: ProxyOptions) {
     // LIFO keeps few sockets warm; free sockets idle longer than the app's keep-alive would be reset by it.
     this.agent = new Agent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: Infinity, maxFreeSockets: 1024, scheduling: 'lifo', timeout: 30_000 });
-    this.engine = opts.engine ?? (createProxyServer({}) as unknown as ProxyEngine);
+    this.engine = opts.engine ?? new NodeHttpEngine();
     this.engine.on('proxyReq', (proxyReq, req) => {
       this.upstreamOf.set(req, proxyReq);
       this.armTimeouts(proxyReq);
