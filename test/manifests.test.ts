@@ -289,22 +289,22 @@ describe('on the cluster', () => {
       throw new Error(`kubectl ${args.join(' ')}: ${r.stdout} ${r.stderr}`);
     }
 
-    const crud = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
-    // [verb, resource, subresource?, who needs it]
-    const needed: Array<[string, string, string | undefined, string]> = [
-      ...crud.map((v): [string, string, undefined, string] => [v, 'appinstances.hac.h2o.ai', undefined, 'API creates/changes/deletes; operator and router watch']),
-      ...['get', 'update', 'patch'].map((v): [string, string, string, string] => [v, 'appinstances.hac.h2o.ai', 'status', 'operator writes status']),
-      ['update', 'appinstances.hac.h2o.ai', 'finalizers', 'operator sets its finalizer (ownerReferences blockOwnerDeletion)'],
-      ...crud.flatMap((v) => ['deployments.apps', 'services', 'persistentvolumeclaims', 'secrets'].map((r): [string, string, undefined, string] => [v, r, undefined, 'operator owns the instance children'])),
-      ...['get', 'list', 'watch'].map((v): [string, string, undefined, string] => [v, 'pods', undefined, 'API status, router backends']),
+    // [verb, resource, subresource?, who needs it] — from the calls in src/operator, src/api/routes, src/router, src/k8s.
+    type Need = [string, string, string | undefined, string];
+    const each = (verbs: string[], resources: string[], sub: string | undefined, why: string): Need[] => verbs.flatMap((v) => resources.map((r): Need => [v, r, sub, why]));
+    const needed: Need[] = [
+      ...each(['get', 'list', 'watch', 'create', 'patch', 'delete'], ['appinstances.hac.h2o.ai'], undefined, 'API creates/patches/deletes; operator, API and router watch'),
+      ['patch', 'appinstances.hac.h2o.ai', 'status', 'operator conditions, router lastActivityTime'],
+      ['update', 'appinstances.hac.h2o.ai', 'finalizers', 'blockOwnerDeletion on the children'],
+      ...each(['get', 'list', 'watch', 'create', 'patch'], ['deployments.apps', 'services', 'persistentvolumeclaims', 'secrets'], undefined, 'operator applies the children'),
+      ...each(['get', 'list', 'watch'], ['pods'], undefined, 'API status, router backends'),
       ['get', 'pods', 'log', 'logs API'],
-      ...['create', 'patch', 'list', 'watch'].flatMap((v) => ['events', 'events.events.k8s.io'].map((r): [string, string, undefined, string] => [v, r, undefined, 'operator records, API lists'])),
-      ...['get', 'create', 'update'].map((v): [string, string, undefined, string] => [v, 'leases.coordination.k8s.io', undefined, 'operator leader election']),
+      ...each(['create', 'patch', 'list'], ['events'], undefined, 'operator records, API lists'),
+      ...each(['get', 'create', 'update'], ['leases.coordination.k8s.io'], undefined, 'operator leader election'),
     ];
     const clusterNeeded: Array<[string, string, string | undefined]> = [
-      ...crud.map((v): [string, string, undefined] => [v, 'runtimeversions.hac.h2o.ai', undefined]),
-      ...['get', 'update', 'patch'].map((v): [string, string, string] => [v, 'runtimeversions.hac.h2o.ai', 'status']),
-      ['update', 'runtimeversions.hac.h2o.ai', 'finalizers'],
+      ...['get', 'list', 'watch', 'create', 'patch'].map((v): [string, string, undefined] => [v, 'runtimeversions.hac.h2o.ai', undefined]),
+      ['patch', 'runtimeversions.hac.h2o.ai', 'status'],
     ];
 
     test('every verb the components use is allowed', async () => {
@@ -335,6 +335,13 @@ describe('on the cluster', () => {
         ['list', 'namespaces', { namespace: null }],
         ['delete', 'leases.coordination.k8s.io', {}],
         ['create', 'configmaps', {}],
+        // Writes nobody makes: children are applied (patch) and garbage-collected, not updated or deleted.
+        ['update', 'deployments.apps', {}],
+        ['delete', 'secrets', {}],
+        ['delete', 'persistentvolumeclaims', {}],
+        ['update', 'appinstances.hac.h2o.ai', {}],
+        ['update', 'appinstances.hac.h2o.ai', { subresource: 'status' }],
+        ['delete', 'runtimeversions.hac.h2o.ai', { namespace: null }],
       ];
       const allowed: string[] = [];
       for (const [verb, resource, opts] of forbidden) if (await can(verb, resource, opts)) allowed.push(`${verb} ${resource}${opts.subresource ? `/${opts.subresource}` : ''} in ${opts.namespace === null ? 'the cluster' : (opts.namespace ?? 'its namespace')}`);
