@@ -24,4 +24,6 @@ COPY --from=build /src/web/dist ./web/dist
 USER 1000:1000
 EXPOSE 8080
 ENTRYPOINT ["node", "bin/appstore.mjs"]
-CMD ["server", "--listen", "0.0.0.0:8080"]
+# The manifests mount the configuration here (manifests/base/appstore.toml); with `docker run`, mount
+# yours there too: the built-in defaults listen on loopback only, with local (development) sign-in.
+CMD ["server", "--config", "/etc/appstore/appstore.toml"]
