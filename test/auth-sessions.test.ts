@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { buildApi, type Api, type ApiDeps } from '../src/api/app.ts';
 import { OidcClient } from '../src/auth/oidc.ts';
+import { RequestAuth } from '../src/auth/request-auth.ts';
 import { loadConfig } from '../src/config/load.ts';
 import type { Database } from '../src/repository/db.ts';
 import { sessions } from '../src/repository/schema.ts';
@@ -117,6 +118,26 @@ describe('browser sessions with OIDC', () => {
     await expireTokens(cookie);
     assert.equal((await me(cookie)).signedIn, false);
     assert.equal(await row(cookie), undefined, 'the session row is gone');
+  });
+
+  test('a provider outage does not end sessions; a refusal does', async () => {
+    const other = await startOidc(() => {});
+    let stopped = false;
+    try {
+      const settings = { issuerURL: other.env.APPSTORE_TEST_OIDC_ISSUER!, clientID, clientSecret: other.env.APPSTORE_TEST_OIDC_CLIENT_SECRET!, scopes: ['roles'], rolesClaim: 'roles', adminRole: 'admin', fullAccessRole: 'full-access' };
+      const unreachable = new RequestAuth({ config: deps.config, tokens: deps.tokens, oidc: { client: await OidcClient.discover(settings), sessions: deps.oidc!.sessions } });
+      await other.stop();
+      stopped = true;
+      const { token } = await deps.oidc!.sessions.create({ subject: 'dave', name: 'Dave', roles: ['full-access'], idToken: 'x.y.z', refreshToken: 'some-refresh-token', tokenExpiresAt: new Date(Date.now() - 1000), ttlSeconds: 3600 });
+      const headers = { cookie: `appstore_session=${token}` };
+      assert.equal((await unreachable.authenticate({ headers }))?.subject, 'dave', 'kept while the provider cannot be reached');
+      assert.ok(await row(token));
+      // The real provider answers invalid_grant for a refresh token it never issued: the session ends.
+      assert.equal(await deps.auth.authenticate({ headers }), null);
+      assert.equal(await row(token), undefined);
+    } finally {
+      if (!stopped) await other.stop();
+    }
   });
 
   test('the cleanup removes expired sessions', async () => {

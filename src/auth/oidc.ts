@@ -218,10 +218,15 @@ export class OidcClient {
     return { tokens: tokensOf(r), claims, principal: principalFromClaims(claims, this.settings) };
   }
 
-  /** Uses a refresh token; the result keeps the old ID token when the provider sends no new one. */
+  /**
+   * Uses a refresh token; the result keeps the old ID token when the provider sends no new one.
+   * The provider refusing (an OAuth error answer) is an UnauthorizedError; not reaching it is a
+   * plain Error, so callers can tell "sign in again" from "try again later".
+   */
   async refresh(refreshToken: string, previousIdToken?: string): Promise<OidcLogin> {
     const r = await oidc.refreshTokenGrant(this.config, refreshToken).catch((err: unknown) => {
-      throw unauthorized('refreshing the sign-in failed', err);
+      if (err instanceof oidc.ResponseBodyError) throw unauthorized('refreshing the sign-in failed', err);
+      throw new Error(`the identity provider ${this.issuer} could not be asked to refresh the sign-in: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     });
     const tokens = tokensOf(r, previousIdToken);
     const c = (r.claims() as unknown as Record<string, unknown> | undefined) ?? decodeClaims(tokens.idToken);

@@ -5,8 +5,9 @@
  * Bearer tokens: a platform token (`h2oat_…`, any mode), else in oidc mode
  * an ID token of the provider (the CLI), else a static token (local/static
  * modes). Without a bearer token: the session cookie (oidc mode; the
- * provider's tokens are refreshed when they expired and the session ends
- * when the provider refuses), the local admin (local mode), or anonymous.
+ * provider's tokens are refreshed when they expired; the session ends when
+ * the provider refuses, and stays while it cannot be reached), the local
+ * admin (local mode), or anonymous.
  * Launcher tokens are not users; the API turns them away before this.
  */
 import type { IncomingHttpHeaders } from 'node:http';
@@ -61,6 +62,8 @@ export interface RequestAuthDeps {
   oidc?: { client: OidcClient; sessions: SessionPort };
   /** Told when a session ends because the provider refused to refresh it. */
   onSessionEnded?: (subject: string, reason: string) => void;
+  /** Told when a refresh could not reach the provider (the session stays; the next request tries again). */
+  onRefreshDeferred?: (subject: string, reason: string) => void;
 }
 
 /** Cookies of a request by name (the first wins, as browsers send the most specific path first). */
@@ -149,6 +152,11 @@ export class RequestAuth {
       // Another replica may have refreshed first (and the provider rotated the refresh token): use its result.
       const again = await sessions.get(token, now);
       if (again?.tokenExpiresAt && again.tokenExpiresAt.getTime() > now.getTime()) return again;
+      // The provider is unreachable (an outage, not a refusal): keep the session as it is and try again on a later request.
+      if (!(err instanceof UnauthorizedError)) {
+        this.deps.onRefreshDeferred?.(s.subject, err instanceof Error ? err.message : String(err));
+        return again;
+      }
       // The provider refused (user disabled, grant revoked, refresh token expired): the session ends.
       await sessions.delete(token);
       this.deps.onSessionEnded?.(s.subject, err instanceof Error ? err.message : String(err));
