@@ -20,6 +20,7 @@ import pino from 'pino';
 import { stringify } from 'yaml';
 import { API_VERSION, APP_INSTANCE_KIND, APP_INSTANCE_PLURAL, GROUP, VERSION } from '../src/k8s/crd/index.ts';
 import type { AppInstance } from '../src/k8s/crd/index.ts';
+import { installCrds } from '../src/k8s/crd/install.ts';
 import { InstanceCache } from '../src/k8s/instance-cache.ts';
 import { createMetricsRegistry } from '../src/lib/metrics.ts';
 import { startOperator } from '../src/operator/operator.ts';
@@ -64,6 +65,8 @@ function tokenKubeConfig(token: string): KubeConfig {
 }
 
 before(async () => {
+  // A fresh test cluster has no CRDs yet; other test files install the same ones the same way.
+  await installCrds(admin, { fieldManager: 'appstore-tests' });
   ns = await freshNamespace('manifests-op');
   const label = await kubectl(['label', 'namespace', ns.name, 'pod-security.kubernetes.io/enforce=restricted']);
   assert.equal(label.code, 0, label.stderr);

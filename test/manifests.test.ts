@@ -19,8 +19,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load.ts';
+import { installCrds } from '../src/k8s/crd/install.ts';
 import { ensureGoTool, repoRoot } from './support/go-tool.ts';
-import { freshNamespace, kubectl } from './support/kube.ts';
+import { freshNamespace, kubeConfig, kubectl } from './support/kube.ts';
 import { intoNamespace, kustomize, RBAC_KINDS, yamlObjects as docs } from './support/manifests.ts';
 import type { ManifestObject } from './support/manifests.ts';
 import type { TestNamespace } from './support/kube.ts';
@@ -233,6 +234,8 @@ describe('on the cluster', () => {
   const clusterScoped: string[] = [];
 
   before(async () => {
+    // can-i answers for runtimeversions/appinstances only name resources the server knows on a fresh cluster.
+    await installCrds(kubeConfig(), { fieldManager: 'appstore-tests' });
     ns = await freshNamespace('manifests');
     // The same Pod Security level the base Namespace declares, so dry-run warns about any pod that breaks it.
     const r = await kubectl(['label', 'namespace', ns.name, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
