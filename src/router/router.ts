@@ -48,6 +48,10 @@ export interface Router {
   close(): Promise<void>;
 }
 
+/** How long the router trusts an authentication result for the same credentials (sign-out and role changes apply after at most this). */
+export const VIEWER_CACHE_MS = 5000;
+const VIEWER_CACHE_MAX = 10_000;
+
 /** Metric label for requests that name no existing instance (keeps label cardinality bounded). */
 const NO_INSTANCE = '';
 
@@ -77,9 +81,21 @@ export function createRouter(deps: RouterDeps): Router {
     return t;
   }
 
+  // Who a credential belongs to, for a few seconds: a session cookie costs a database read, far more than proxying.
+  const viewers = new Map<string, { viewer: Viewer; until: number }>();
+  const sessionCookie = new RegExp(`(?:^|;\\s*)${config.auth.cookieName.replace(/[^A-Za-z0-9_]/g, '\\$&')}=([^;]*)`);
+
   async function view(req: IncomingMessage): Promise<Viewed> {
+    const cookie = req.headers.cookie;
+    const key = `${req.headers.authorization ?? ''}\n${cookie ? (sessionCookie.exec(cookie)?.[1] ?? '') : ''}`;
+    const now = Date.now();
+    const hit = viewers.get(key);
+    if (hit && hit.until > now) return { viewer: hit.viewer };
     try {
-      return { viewer: await deps.authenticate(req) };
+      const viewer = await deps.authenticate(req);
+      if (viewers.size >= VIEWER_CACHE_MAX) viewers.clear();
+      viewers.set(key, { viewer, until: now + VIEWER_CACHE_MS });
+      return { viewer };
     } catch (err) {
       if (err instanceof AppError && err.status === 401) return { page: { status: 401, title: 'Sign-in failed', message: err.message } };
       logger?.error({ err }, 'router: authentication failed');
