@@ -15,7 +15,7 @@ import { signLauncherToken } from '../src/auth/launcher-token.ts';
 import { startTestApi, type TestApi } from './support/api-server.ts';
 import { repoRoot } from './support/go-tool.ts';
 import { freePort, waitFor } from './support/ports.ts';
-import { ensureUv, makeWaveBundle, pythonCacheEnv, WAVE_VERSION } from './support/python-app.ts';
+import { ensureUv, makeWaveBundle, pythonCacheEnv, WAVE_VERSION, waveClientMessages } from './support/python-app.ts';
 
 const LAUNCHER = join(repoRoot, 'bin', 'launcher.mjs');
 
@@ -128,6 +128,9 @@ describe('launcher with a real Wave app', { timeout: 600_000 }, () => {
       const p = await page(l.url);
       assert.equal(p?.status, 200, l.output());
       assert.match(p!.text, /<title>.*Wave|wave-static|H2O Wave/i);
+      // The app itself answers: its card arrives over waved's websocket as a browser would get it.
+      const messages = await waveClientMessages(l.url, '/', 'Hello from the launcher');
+      assert.match(messages, /"view":"markdown"/);
       const out = l.output();
       assert.match(out, /^\[launcher\] Sourcing the Wave Application/m);
       assert.match(out, /digest verified/);
@@ -194,11 +197,16 @@ describe('launcher with a real Wave app', { timeout: 600_000 }, () => {
     const resources = mkdtempSync(join(tmpdir(), 'launcher-resources-'));
     dirs.push(resources);
     for (const round of [1, 2]) {
-      const l = await startLauncher(app, { H2O_CLOUD_RESOURCE_PATH: resources });
+      // Round 2 also serves under a base URL, as BASE_URL routing asks.
+      const l = await startLauncher(app, { H2O_CLOUD_RESOURCE_PATH: resources, ...(round === 2 ? { H2O_WAVE_BASE_URL: '/instance/reuse/' } : {}) });
       try {
         await waitForOutput(l, /app_add/, 300_000);
         if (round === 1) assert.match(l.output(), /requirements installed with uv/);
-        else assert.match(l.output(), /reusing the Python environment/);
+        else {
+          assert.match(l.output(), /reusing the Python environment/);
+          assert.equal((await page(`${l.url}/instance/reuse/`))?.status, 200);
+          assert.match(await waveClientMessages(`${l.url}/instance/reuse/`, '/instance/reuse/', 'Hello from a launcher test'), /"view":"markdown"/);
+        }
       } finally {
         await l.stop();
       }

@@ -16,7 +16,7 @@ import { LocalPodRunner } from '../src/local-node/pod-runner.ts';
 import { startTestApi, type TestApi } from './support/api-server.ts';
 import { freshNamespace, kubeConfig, type TestNamespace } from './support/kube.ts';
 import { waitFor } from './support/ports.ts';
-import { ensureUv, makeWaveBundle, pythonCacheEnv } from './support/python-app.ts';
+import { ensureUv, makeWaveBundle, pythonCacheEnv, waveClientMessages } from './support/python-app.ts';
 
 const kc = kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -132,6 +132,8 @@ describe('local pod runner', { timeout: 600_000 }, () => {
     };
     await waitFor('the app to register in the pod log', async () => /app_add/.test(await logs()), 60_000, 200);
     const text = await logs();
+    // Registered with waved: the app's own card reaches a browser-like client on the pod IP.
+    assert.match(await waveClientMessages(`http://${ip}:10101`, '/', 'local node'), /"view":"markdown"/);
     assert.match(text, /^\[launcher\] Sourcing the Wave Application/m);
     assert.match(text, /^\[app\] GREETING=hello from a ConfigMap$/m, 'env valueFrom configMapKeyRef is resolved');
     assert.match(text, /^\[waved\] .*app_add/m);

@@ -96,3 +96,34 @@ export async function makeWaveBundle(spec: WaveAppSpec): Promise<Buffer> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Opens the page at `route` as Wave's browser client does (websocket
+ * `<base>_s/`, then `+ <route> `, route being the browser's full path, base URL included) and resolves with the messages waved sends
+ * once one contains `expect` — the app's own content, not just waved's shell.
+ */
+export async function waveClientMessages(baseURL: string, route: string, expect: string, timeoutMs = 30_000): Promise<string> {
+  const { default: WebSocket } = await import('ws');
+  const wsURL = `${baseURL.replace(/^http/, 'ws').replace(/\/?$/, '/')}_s/`;
+  return new Promise((resolvePromise, reject) => {
+    const ws = new WebSocket(wsURL);
+    let got = '';
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`no "${expect}" from ${wsURL} within ${timeoutMs} ms; got: ${got || '(nothing)'}`));
+    }, timeoutMs);
+    ws.on('open', () => ws.send(`+ ${route} `));
+    ws.on('message', (data: Buffer) => {
+      got += `${data.toString()}\n`;
+      if (got.includes(expect)) {
+        clearTimeout(timer);
+        ws.close();
+        resolvePromise(got);
+      }
+    });
+    ws.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
