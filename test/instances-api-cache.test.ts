@@ -4,11 +4,18 @@
  * list (objects made before start are there), follows creates, status
  * writes and deletes of AppInstances, indexes pods by their instance label
  * (newest first, unlabelled pods ignored) and tells listeners which
- * instance changed. loadKubeConfig reads a file or refuses clearly.
+ * instance changed. loadKubeConfig reads a file or refuses clearly;
+ * startInstanceBackend stops start-up with what to do when the cluster refuses
+ * or cannot be reached.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { loadConfig } from '../src/config/load.ts';
+import { startInstanceBackend } from '../src/server/instance-backend.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import { appInstance, APP_INSTANCE_PLURAL, GROUP, VERSION } from '../src/k8s/crd/index.ts';
 import { installCrds } from '../src/k8s/crd/install.ts';
@@ -108,6 +115,56 @@ describe('InstanceCache', () => {
     await createInstance('third');
     await waitFor('the third instance', async () => c.get('third') !== undefined, 10_000, 20);
     assert.deepEqual(changed, [], 'an unsubscribed listener is not called');
+  });
+});
+
+describe('startInstanceBackend', () => {
+  const config = (kubeConfigPath: string) => loadConfig({ flags: { 'Scheduler.KubeConfig': kubeConfigPath, 'Scheduler.Namespace': ns.name } }).config;
+  const dir = mkdtempSync(join(tmpdir(), 'instances-backend-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('no KubeConfig outside a pod: no backend (the routes answer 503)', async () => {
+    assert.equal(await startInstanceBackend(config('')), undefined);
+  });
+
+  test('a cluster that refuses the server, or cannot be reached, stops start-up with what to do', async () => {
+    // An identity without rights: a fresh service account's token.
+    await core.createNamespacedServiceAccount({ namespace: ns.name, body: { metadata: { name: 'nobody' } } });
+    const token = (await core.createNamespacedServiceAccountToken({ namespace: ns.name, name: 'nobody', body: { spec: { audiences: [], expirationSeconds: 600 } } })).status?.token;
+    assert.ok(token);
+    const cluster = kc.getCurrentCluster()!;
+    const weak = new KubeConfig();
+    weak.loadFromOptions({
+      clusters: [{ ...cluster, name: 'c' }],
+      users: [{ name: 'nobody', token }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'nobody' }],
+      currentContext: 'x',
+    });
+    const weakFile = join(dir, 'weak.kubeconfig');
+    writeFileSync(weakFile, weak.exportConfig());
+    await assert.rejects(startInstanceBackend(config(weakFile)), /may not list appinstances\.hac\.h2o\.ai in namespace .* \(HTTP 403\); grant its identity/);
+
+    const nowhere = new KubeConfig();
+    nowhere.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: true }],
+      users: [{ name: 'u', token: 'x' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const nowhereFile = join(dir, 'nowhere.kubeconfig');
+    writeFileSync(nowhereFile, nowhere.exportConfig());
+    await assert.rejects(startInstanceBackend(config(nowhereFile)), /cannot reach the Kubernetes API for instances .*check Scheduler\.KubeConfig/);
+  });
+
+  test('a reachable cluster: the backend with a synced cache', async () => {
+    const b = await startInstanceBackend(config(kubeconfigPath()));
+    try {
+      assert.ok(b);
+      assert.equal(b.namespace, ns.name);
+      assert.ok(b.cache.get('pre-existing'), 'the cache has the namespace\'s instances');
+    } finally {
+      await b?.cache.stop();
+    }
   });
 });
 

@@ -8,7 +8,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
+import { get as httpGet } from 'node:http';
+import { PassThrough, Readable } from 'node:stream';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { APP_INSTANCE_PLURAL, GROUP, RUNTIME_VERSION_PLURAL, VERSION } from '../src/k8s/crd/index.ts';
 import type { AppInstance } from '../src/k8s/crd/index.ts';
@@ -16,7 +17,7 @@ import { installCrds } from '../src/k8s/crd/install.ts';
 import { INSTANCE_POD_LABEL } from '../src/k8s/instance-cache.ts';
 import type { PodLogRequest, PodLogSource } from '../src/k8s/pod-logs.ts';
 import { makeBundle } from './support/bundles.ts';
-import { startTestApi, type TestApi, type UserName } from './support/api-server.ts';
+import { startTestApi, USERS, type TestApi, type UserName } from './support/api-server.ts';
 import { apiStatus, freshNamespace, kubeConfig, kubeconfigPath, type TestNamespace } from './support/kube.ts';
 import { waitFor } from './support/ports.ts';
 
@@ -412,9 +413,11 @@ describe('instance API with another log source', () => {
   test('logs come from the configured PodLogSource, with follow, previous and tail passed on', async () => {
     const seen: PodLogRequest[] = [];
     // Stands in for the local pod runner's source (kwok pods have no kubelet to serve logs).
+    let following: ((req: PodLogRequest) => Readable) | undefined;
     const source: PodLogSource = {
       async logs(req) {
         seen.push(req);
+        if (following) return following(req);
         return Readable.from([`line from ${req.pod}/${req.container}\n`, 'second line\n']);
       },
     };
@@ -436,6 +439,40 @@ describe('instance API with another log source', () => {
       assert.equal(seen.length, 1);
       assert.deepEqual({ ...seen[0], signal: undefined }, { namespace: ns.name, pod: `${inst.id}-pod`, container: 'app', follow: true, previous: true, tailLines: 5, signal: undefined });
       assert.equal((await other.fetch('bob', `/api/v1/instances/${inst.id}/logs`)).status, 404, "a PRIVATE instance's logs are not found for others");
+
+      // follow: lines arrive as the source writes them, and a client that goes away aborts the source.
+      let aborted = false;
+      following = (req) => {
+        const out = new PassThrough();
+        let n = 0;
+        const timer = setInterval(() => out.write(`tick ${n++}\n`), 50);
+        req.signal.addEventListener('abort', () => {
+          aborted = true;
+          clearInterval(timer);
+          out.end();
+        });
+        return out;
+      };
+      // node:http, not fetch: fetch's pool opens a spare connection on abort that would hold the server's close for a minute.
+      let abortedWhileReading: boolean | undefined;
+      const text = await new Promise<string>((resolveText, reject) => {
+        const req = httpGet(`${other.url}/api/v1/instances/${inst.id}/logs?follow=true`, { headers: { authorization: `Bearer ${USERS.alice.token}` } }, (res) => {
+          if (res.statusCode !== 200) reject(new Error(`follow answered ${res.statusCode}`));
+          let got = '';
+          res.on('data', (chunk: Buffer) => {
+            got += chunk.toString();
+            if (got.includes('tick 2')) {
+              abortedWhileReading = aborted;
+              req.destroy();
+              resolveText(got);
+            }
+          });
+        });
+        req.on('error', (err) => (err.message === 'socket hang up' ? undefined : reject(err)));
+      });
+      assert.match(text, /^tick 0\ntick 1\ntick 2/, 'streamed line by line while the source runs');
+      assert.equal(abortedWhileReading, false, 'the source ran while the client read');
+      await waitFor('the source aborted after the client left', async () => aborted, 5000, 20);
     } finally {
       await other.close();
     }

@@ -430,7 +430,8 @@ export function instanceRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const container = pod.spec?.containers[0]?.name;
         if (!container) throw new UnavailableError(`pod ${pod.metadata.name} of instance ${id} has no container`);
         const abort = new AbortController();
-        request.raw.on('close', () => abort.abort());
+        // The response's close (sent, or the client went away) ends a followed stream; the request's fires once its body is read.
+        reply.raw.on('close', () => abort.abort());
         const q = request.query;
         const stream = await b.logs.logs({
           namespace: b.namespace,
