@@ -53,6 +53,8 @@ export async function errorFromResponse(res: Response): Promise<Error> {
   };
   const make = typed[res.status];
   if (make) return make();
+  // 503 with the API's JSON says why the thing is unavailable (an instance without a pod, say): that message is the error.
+  if (res.status === 503 && typeof body.message === 'string') return new ServerError(withIssues);
   if (res.status >= 400 && res.status < 500) return new InvalidError(withIssues);
   return new ServerError(`the server failed (${res.status}): ${withIssues}`);
 }
