@@ -1,9 +1,19 @@
 /** One app: description (sanitized markdown), screenshots, versions, owner, launch, and for its owner: visibility and delete. */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, VISIBILITY_LABELS, type App, type Instance, type Me, type RuntimeVersion, type Visibility } from '../api.ts';
 import { CategoryBadge, ConfirmButton, ErrorBox, Section, TagBadge, usePoll, VisibilitySelect } from '../components.tsx';
-import { Markdown } from '../markdown.tsx';
 import { Link, navigate } from '../router.tsx';
+
+/** The long description: markdown rendered and sanitized by a lazily loaded module. */
+function Markdown(props: { source: string }) {
+  const [html, setHtml] = useState<string>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    import('../markdown.ts').then((m) => setHtml(m.renderMarkdown(props.source)), setError);
+  }, [props.source]);
+  if (error) return <ErrorBox error={error} title="Could not show the description" />;
+  return html === undefined ? <p class="muted">Loading…</p> : <div class="markdown" dangerouslySetInnerHTML={{ __html: html }} />;
+}
 
 function LaunchForm(props: { app: App; me: Me }) {
   const [visibility, setVisibility] = useState<Visibility>('PRIVATE');

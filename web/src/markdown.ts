@@ -2,7 +2,8 @@
  * Markdown from bundles, rendered safely: marked turns it into HTML and
  * DOMPurify removes script, event handlers, javascript: URLs, forms and
  * frames before it reaches the DOM (and the page's CSP blocks inline script
- * besides).
+ * besides). Loaded only by the app page (its own chunk), so the catalog
+ * does not wait for the parser and sanitizer.
  */
 import DOMPurify from 'dompurify';
 import { marked } from 'marked';
@@ -31,8 +32,4 @@ export function renderMarkdown(md: string): string {
     a.setAttribute('target', '_blank');
   }
   return t.innerHTML;
-}
-
-export function Markdown(props: { source: string; class?: string }) {
-  return <div class={props.class ?? 'markdown'} dangerouslySetInnerHTML={{ __html: renderMarkdown(props.source) }} />;
 }
