@@ -11,8 +11,9 @@
  *    RuntimeVersions) synced over those 1000 instances, heap after − before
  *    (with gc), per instance.
  *
- * Run with node --expose-gc. Last line: BENCH operator create_ratio_p50=… queue_wait_p99_ms=… cache_bytes_per_instance=…
+ * Run with node --expose-gc (for the cache process). Last line: BENCH operator create_ratio_p50=… queue_wait_p99_ms=… cache_bytes_per_instance=…
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -23,7 +24,6 @@ import { appInstance, API_VERSION, GROUP, RUNTIME_VERSION_KIND, RUNTIME_VERSION_
 import { Informer } from '../../src/k8s/informer.ts';
 import { RecordingQueueMetrics } from '../../src/k8s/work-queue.ts';
 import { createMetricsRegistry } from '../../src/lib/metrics.ts';
-import { OperatorCaches } from '../../src/operator/caches.ts';
 import { LABEL_INSTANCE } from '../../src/operator/desired.ts';
 import { startOperator } from '../../src/operator/operator.ts';
 import type { CatalogPort, ResolvedApp } from '../../src/operator/resolved-app.ts';
@@ -171,20 +171,12 @@ try {
   const waitP99 = pct(queue.queueWaits, 99);
   log(`bulk: ${N_BULK} AppInstances created in ${(created / 1000).toFixed(1)} s (${IN_FLIGHT} in flight); all children in ${(allChildren / 1000).toFixed(1)} s; queue wait p50 ${pct(queue.queueWaits, 50).toFixed(1)} ms, p99 ${waitP99.toFixed(1)} ms over ${queue.queueWaits.length} reconciles (goal ≤ 1000)`);
 
-  // 3. Cache memory of the operator's informers over the N_BULK (+ ratio) instances.
+  // 3. Cache memory of the operator's informers over the N_BULK (+ ratio) instances, in a fresh process.
   const total = N_BULK + N_RATIO + 5;
-  gc();
-  gc();
-  const heap0 = process.memoryUsage().heapUsed;
-  const caches = new OperatorCaches(kc, ns);
-  await caches.start();
-  gc();
-  gc();
-  const heap1 = process.memoryUsage().heapUsed;
-  const cached = caches.instances.list().length;
-  const perInstance = (heap1 - heap0) / cached;
-  log(`cache: ${cached} instances with their Deployments, Services, Secrets cached: heap +${((heap1 - heap0) / 1024 / 1024).toFixed(1)} MiB, ${perInstance.toFixed(0)} bytes per instance (goal ≤ 10240); expected ${total}`);
-  await caches.stop();
+  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/operator/cache-size.ts', kubeconfig, ns], { encoding: 'utf8' });
+  const { instances: cached, bytes } = JSON.parse(out.trim().split('\n').pop()!) as { instances: number; bytes: number };
+  const perInstance = bytes / cached;
+  log(`cache: ${cached} instances (expected ${total}) with their Deployments, Services, Secrets and the RuntimeVersions cached: heap +${(bytes / 1024 / 1024).toFixed(2)} MiB, ${perInstance.toFixed(0)} bytes per instance (goal ≤ 10240)`);
 
   console.log(`BENCH operator create_ratio_p50=${ratio.toFixed(2)} queue_wait_p99_ms=${waitP99.toFixed(1)} cache_bytes_per_instance=${perInstance.toFixed(0)}`);
 } finally {
