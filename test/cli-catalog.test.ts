@@ -341,6 +341,21 @@ describe('h2o against a running server', () => {
       assert.match(h.stdout, new RegExp(`Examples?:\\n {2}\\$ h2o (--profile \\S+ )?${cmd.join(' ')}`), cmd.join(' '));
     }
   });
+
+  test('on a terminal, bundle import shows upload progress on stderr', { skip: !SCRIPT && 'needs util-linux script(1) for a pseudo-terminal' }, async () => {
+    const app = await appCopy('0.9.0');
+    const cmd = [process.execPath, H2O, '--config', cfg, '--profile', 'alice', 'bundle', 'import', '--app-dir', app].map((a) => `'${a}'`).join(' ');
+    const r = await new Promise<ProcessResult>((resolve, reject) => {
+      const child = spawn(SCRIPT!, ['-qec', cmd, '/dev/null'], { cwd: dir, env: { ...process.env, HOME: join(dir, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+    });
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /\ruploading \d+\.\d MiB \/ \d+\.\d MiB 100%/);
+    assert.match(r.stdout, /Version\s+0\.9\.0/);
+  });
 });
 
 describe('h2o against servers that misbehave or refuse', () => {
