@@ -3,7 +3,7 @@
  * Instances in the web UI, against the real instance API and the real
  * operator on the local control plane (kwok nodes "run" the pods): launch
  * from the app page with a visibility choice, the status turning Ready
- * without a reload, open, the live log tail, visibility change,
+ * without a reload, a launch over the limit refused in words, open, the live log tail, visibility change,
  * suspend/resume, terminate after confirming, and the admin's view of every
  * instance; axe-core on the instances page; screenshots saved.
  */
@@ -70,7 +70,8 @@ before(async () => {
   await installCrds(kc, { fieldManager: 'appstore-tests' });
   ns = await freshNamespace('web-instances', kc);
   await createRuntimeVersion(kc, rv, { image: 'registry.example.com/wave-launcher:1.0.0' });
-  t = await startTestApi({ db: 'pglite', store: 'fs', cluster: { kubeConfig: kubeconfigPath(), namespace: ns.name, logs: tickingLogs } });
+  // A limit of one running instance, so a second launch fails and the UI has to say why.
+  t = await startTestApi({ db: 'pglite', store: 'fs', flags: { 'Scheduler.InstanceLimit': '1' }, cluster: { kubeConfig: kubeconfigPath(), namespace: ns.name, logs: tickingLogs } });
   operator = await startTestOperator(kc, { ...t.config, runtimeVersions: [] }, repositoryCatalog(new AppRepository(t.db)));
   browser = await launchChromium();
   const res = await t.importBundle('alice', await makeBundle({ name: 'ai.test.web.live', version: '1.2.3', title: 'Live dashboard', description: 'Numbers that move' }), 'ALL_USERS');
@@ -105,6 +106,18 @@ describe('instances in the web UI', { timeout: 300_000 }, () => {
     const v = await seriousA11yViolations(page);
     assert.equal(v.length, 0, describeViolations(v));
 
+    // Over the limit: the refusal is shown in words, naming the limit and what to do.
+    const again = await open('alice', `/apps/${appId}`);
+    await again.page.getByLabel('Runtime version').selectOption(rv);
+    await again.page.getByRole('button', { name: 'Launch' }).click();
+    await again.page
+      .getByRole('alert')
+      .filter({ hasText: 'Could not launch' })
+      .filter({ hasText: /the limit is 1 \(Scheduler\.InstanceLimit\); terminate or suspend one first/ })
+      .waitFor();
+    assert.equal(new URL(again.page.url()).pathname, `/apps/${appId}`);
+    await again.page.context().close();
+
     // Open: a new tab at the instance's URL (the router serving it is tested in test/router*.test.ts; here the tab's request is answered in place).
     const url = (await instanceOf(id)).url ?? '';
     assert.match(url, new RegExp(`/instance/${id}/$`));
@@ -135,6 +148,11 @@ describe('instances in the web UI', { timeout: 300_000 }, () => {
     const admin = await open('root', '/admin');
     const adminRow = admin.page.locator(`tr[data-instance="${id}"]`);
     await adminRow.getByText('alice@example.com').waitFor();
+    // …and the runtime version, with its image and one instance on it.
+    const rvRow = admin.page.getByRole('region', { name: 'Runtime versions' }).getByRole('row', { name: new RegExp(rv) });
+    await rvRow.getByText('registry.example.com/wave-launcher:1.0.0').waitFor();
+    assert.equal((await rvRow.locator('td').last().textContent())?.trim(), '1');
+    await screenshot(admin.page, 'admin-instances');
     await admin.page.context().close();
 
     // Terminate asks first; cancelling keeps the instance.
