@@ -15,7 +15,7 @@ import { signLauncherToken } from '../src/auth/launcher-token.ts';
 import { startTestApi, type TestApi } from './support/api-server.ts';
 import { repoRoot } from './support/go-tool.ts';
 import { freePort, waitFor } from './support/ports.ts';
-import { ensureUv, makeWaveBundle, pythonCacheEnv, WAVE_VERSION, waveClientMessages } from './support/python-app.ts';
+import { ensureUv, makeWaveBundle, makeWheel, pythonCacheEnv, WAVE_VERSION, waveClientMessages } from './support/python-app.ts';
 
 const LAUNCHER = join(repoRoot, 'bin', 'launcher.mjs');
 
@@ -143,6 +143,34 @@ describe('launcher with a real Wave app', { timeout: 600_000 }, () => {
       await l.stop();
     }
     assert.equal(await l.exit, 0, 'SIGTERM stops waved and the app, then exits 0');
+  });
+
+  test('a wheel shipped in the bundle installs, with uv and with pip when uv is absent', async () => {
+    const wheel = await makeWheel('appstore_wheel_test', '0.1.0', 'from a bundled wheel');
+    const app = await importApp('wheel', {
+      name: 'launcher-wheel',
+      requirements: `h2o-wave==${WAVE_VERSION}\n./wheels/${wheel.fileName}\n`,
+      files: { [`wheels/${wheel.fileName}`]: wheel.bytes },
+      source: [
+        'import appstore_wheel_test',
+        'from h2o_wave import main, app, Q, ui  # noqa: F401',
+        "print('WHEEL=' + appstore_wheel_test.MESSAGE, flush=True)",
+        "@app('/')",
+        'async def serve(q: Q):',
+        "    q.page['x'] = ui.markdown_card(box='1 1 2 2', title='x', content=appstore_wheel_test.MESSAGE)",
+        '    await q.page.save()',
+      ].join('\n'),
+    });
+    for (const installer of ['uv', 'pip'] as const) {
+      const l = await startLauncher(app, installer === 'pip' ? { H2O_CLOUD_LAUNCHER_UV: 'none' } : {});
+      try {
+        await waitForOutput(l, /app_add/, 300_000);
+        assert.match(l.output(), new RegExp(`requirements installed with ${installer} `));
+        assert.match(l.output(), /^\[app\] WHEEL=from a bundled wheel$/m);
+      } finally {
+        await l.stop();
+      }
+    }
   });
 
   test('a wrong digest: nothing is unpacked, the page says why, the launcher exits non-zero', async () => {

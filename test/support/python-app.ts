@@ -127,3 +127,23 @@ export async function waveClientMessages(baseURL: string, route: string, expect:
     });
   });
 }
+
+/** A minimal pure-Python wheel (`<name>-<version>-py3-none-any.whl`) whose module defines MESSAGE. */
+export async function makeWheel(name: string, version: string, message: string): Promise<{ fileName: string; bytes: Buffer }> {
+  const { ZipFile } = await import('yazl');
+  const { createHash } = await import('node:crypto');
+  const distInfo = `${name}-${version}.dist-info`;
+  const files: Record<string, string> = {
+    [`${name}/__init__.py`]: `MESSAGE = ${JSON.stringify(message)}\n`,
+    [`${distInfo}/METADATA`]: `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`,
+    [`${distInfo}/WHEEL`]: 'Wheel-Version: 1.0\nGenerator: appstore-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
+  };
+  const hash = (s: string) => `sha256=${createHash('sha256').update(s).digest('base64url')}`;
+  files[`${distInfo}/RECORD`] = Object.entries(files).map(([p, c]) => `${p},${hash(c)},${Buffer.byteLength(c)}`).join('\n') + `\n${distInfo}/RECORD,,\n`;
+  const zip = new ZipFile();
+  for (const [p, c] of Object.entries(files)) zip.addBuffer(Buffer.from(c), p);
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const c of zip.outputStream) chunks.push(c as Buffer);
+  return { fileName: `${name}-${version}-py3-none-any.whl`, bytes: Buffer.concat(chunks) };
+}
