@@ -1,6 +1,6 @@
 /**
- * The operator's informers: AppInstances and their children in the
- * scheduler namespace, and the cluster's RuntimeVersions. Children are
+ * The operator's informers: AppInstances (all namespaces), their children in
+ * the scheduler namespace, and the cluster's RuntimeVersions. Children are
  * cached reduced to the fields the reconciler reads (labels, annotations,
  * status), which keeps the cache at a few KB per instance.
  */
@@ -65,7 +65,9 @@ export class OperatorCaches {
 
   constructor(kc: KubeConfig, readonly namespace: string, onError?: InformerOptions<KubernetesObject>['onError']) {
     const common = { namespace, labelSelector: LABEL_INSTANCE, ...(onError ? { onError } : {}) };
-    this.instances = new Informer<AppInstance>(kc, { apiVersion: API_VERSION, kind: APP_INSTANCE_KIND, plural: APP_INSTANCE_PLURAL, namespace, ...(onError ? { onError } : {}) });
+    // All namespaces: RuntimeVersions are cluster-scoped, so whether one is in use is a cluster-wide question
+    // (several operators, each for its own namespace, must agree). The AppInstance controller takes only its namespace's keys.
+    this.instances = new Informer<AppInstance>(kc, { apiVersion: API_VERSION, kind: APP_INSTANCE_KIND, plural: APP_INSTANCE_PLURAL, ...(onError ? { onError } : {}) });
     this.runtimeVersions = new Informer<RuntimeVersion>(kc, { apiVersion: API_VERSION, kind: RUNTIME_VERSION_KIND, plural: RUNTIME_VERSION_PLURAL, ...(onError ? { onError } : {}) });
     this.deployments = new Informer<V1Deployment>(kc, {
       apiVersion: 'apps/v1',

@@ -90,10 +90,10 @@ export async function startOperator(opts: OperatorOptions, tuning: OperatorTunin
     const instances = new InstanceController({ ...opts, caches, events, logger, ...(tuning.tokenTtlMs ? { tokenTtlMs: tuning.tokenTtlMs } : {}) });
     const rvs = new RuntimeVersionController(opts.kc, caches, events, logger);
 
-    caches.instances.enqueueTo(iq);
+    caches.instances.enqueueTo(iq, (i) => (i.metadata.namespace === namespace ? [objectKey(i)] : []));
     for (const inf of caches.children()) inf.enqueueTo(iq, instanceKeyOfChild);
     // A RuntimeVersion that appears, changes or goes may decide instances that could not be resolved yet.
-    caches.runtimeVersions.enqueueTo({ add: () => caches.instances.list().filter((i) => !i.status?.resolved?.runtimeVersion).forEach((i) => iq.add(objectKey(i))) });
+    caches.runtimeVersions.enqueueTo({ add: () => caches.instances.list(namespace).filter((i) => !i.status?.resolved?.runtimeVersion).forEach((i) => iq.add(objectKey(i))) });
     caches.runtimeVersions.enqueueTo(rq);
     caches.instances.enqueueTo(rq, (i) => {
       const rv = runtimeVersionOf(i);

@@ -1,7 +1,7 @@
 /**
  * The RuntimeVersion controller: applies the configuration's
  * [[RuntimeVersion]] entries as objects, counts the instances using each one
- * (status.instances), keeps the protection finalizer on it while any
+ * in all namespaces (status.instances), keeps the protection finalizer on it while any
  * instance uses it (deletion waits until the last one is gone), and says in
  * a condition when several are marked default. See docs/operator.md.
  */
