@@ -404,6 +404,19 @@ describe('websockets', () => {
       assert.equal(up.upgrades[0]!.headers.cookie, 'a=b');
     });
 
+  test('an idle websocket outlives Router.UpstreamTimeout (1 s here)', async () => {
+    const { ws } = await websocket('DOMAIN', 'pub', 'anonymous');
+    assert.ok(ws);
+    await new Promise((r) => setTimeout(r, 1600));
+    const echo = await new Promise<string>((resolve, reject) => {
+      ws.once('message', (m) => resolve(String(m)));
+      ws.once('close', () => reject(new Error('the websocket was closed while idle')));
+      ws.send('still there?');
+    });
+    assert.equal(echo, 'echo still there?');
+    ws.close();
+  });
+
   test('an upgrade to a suspended instance is refused with 503', async () => {
     assert.equal((await websocket('BASE_URL', 'sleepy', 'alice')).status, 503);
   });

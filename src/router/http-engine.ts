@@ -50,7 +50,12 @@ export class NodeHttpEngine extends EventEmitter implements ProxyEngine {
       ur.pipe(res);
       ur.once('error', () => res.destroy());
     });
-    up.once('error', callback);
+    // `on`, not `once`: a second error event without a listener would crash the process.
+    let failed = false;
+    up.on('error', (err) => {
+      if (!failed) callback(err);
+      failed = true;
+    });
     // The client went away before the answer was complete: stop the upstream request too.
     res.once('close', () => {
       if (!res.writableFinished) up.destroy();
@@ -62,7 +67,11 @@ export class NodeHttpEngine extends EventEmitter implements ProxyEngine {
     const o = options as WebOptions;
     const up = request({ host: o.target.host, port: o.target.port, method: req.method, path: req.url, headers: endToEnd(req.headers, true), agent: false, setHost: false });
     up.once('socket', () => this.emit('proxyReqWs', up, req));
-    up.once('error', callback);
+    let failed = false;
+    up.on('error', (err) => {
+      if (!failed) callback(err);
+      failed = true;
+    });
     up.once('upgrade', (ur, upSocket: Socket, upHead: Buffer) => {
       const client = socket as Socket;
       const cut = () => {
@@ -73,6 +82,8 @@ export class NodeHttpEngine extends EventEmitter implements ProxyEngine {
       upSocket.once('error', cut);
       client.once('close', cut);
       upSocket.once('close', cut);
+      // The handshake's timeouts no longer apply: an idle websocket is fine.
+      upSocket.setTimeout(0);
       upSocket.setNoDelay?.(true);
       client.setNoDelay?.(true);
       client.setTimeout?.(0);

@@ -14,7 +14,7 @@ import { NodeHttpEngine } from './http-engine.ts';
 export interface ProxyEngine {
   web(req: IncomingMessage, res: ServerResponse, options: object, callback: (err: Error) => void): void;
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, options: object, callback: (err: Error) => void): void;
-  on(event: 'proxyReq', listener: (proxyReq: ClientRequest, req: IncomingMessage) => void): unknown;
+  on(event: 'proxyReq' | 'proxyReqWs', listener: (proxyReq: ClientRequest, req: IncomingMessage) => void): unknown;
 }
 
 export interface ProxyOptions {
@@ -81,6 +81,8 @@ export class UpstreamProxy {
       this.upstreamOf.set(req, proxyReq);
       this.armTimeouts(proxyReq);
     });
+    // A websocket handshake gets the same connect and answer timeouts.
+    this.engine.on('proxyReqWs', (proxyReq) => this.armTimeouts(proxyReq));
   }
 
   /** A request body that exceeds the limit: by Content-Length now, or while streaming (BodyLimit). */
