@@ -309,3 +309,29 @@ describe('RuntimeVersion controller', () => {
     }
   });
 });
+
+describe('launcher token renewal', () => {
+  test('the token in the Secret is replaced before it expires (half-way through its lifetime)', async () => {
+    const ns2 = await freshNamespace('operator-token');
+    const op2 = await startTestOperator(kc, operatorConfig(ns2.name), catalog, { tokenTtlMs: 8000 });
+    try {
+      await waitFor('the second operator to lead', async () => op2.isLeading(), 30_000);
+      await createInstance(kc, appInstance('tok', ns2.name, { app: { id: plainApp.id }, owner: { subject: 'a', name: 'a' }, runtimeVersion: RT }));
+      const read = async () => {
+        const s = await core.readNamespacedSecret({ name: 'tok-appstore', namespace: ns2.name });
+        return { token: Buffer.from(s.data![LAUNCHER_TOKEN_KEY]!, 'base64').toString(), expires: s.metadata!.annotations!['hac.h2o.ai/launcher-token-expires']! };
+      };
+      let first: { token: string; expires: string } | undefined;
+      await waitFor('the Secret', async () => ((first = await read().catch(() => undefined)), first !== undefined));
+      const claims = verifyLauncherToken(KEY, first!.token, plainApp.id);
+      assert.ok(claims.exp - Date.now() / 1000 <= 9, 'the test lifetime (8 s) is used');
+      await waitFor('a renewed token', async () => (await read()).token !== first!.token, 20_000, 200);
+      const next = await read();
+      assert.ok(verifyLauncherToken(KEY, next.token, plainApp.id).exp > claims.exp);
+      assert.ok(Date.parse(next.expires) > Date.parse(first!.expires));
+    } finally {
+      await op2.stop();
+      await ns2.cleanup();
+    }
+  });
+});
