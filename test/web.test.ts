@@ -82,6 +82,9 @@ function badBundle(): Promise<Buffer> {
   });
 }
 
+/** The page's document in functions Playwright runs in the browser (this project's TypeScript has no DOM types). */
+type PageGlobal = { document: { querySelectorAll(s: string): ArrayLike<{ complete?: boolean; naturalWidth?: number; value?: number; max?: number }> } };
+
 let t: TestApi;
 let browser: Browser;
 const ids: Record<string, string> = {};
@@ -137,7 +140,8 @@ describe('web UI in Chromium', { timeout: 300_000 }, () => {
     await featured.locator('.badge', { hasText: 'Featured' }).waitFor();
     await featured.locator('.badge', { hasText: 'Data Science' }).waitFor();
     // The icon really loads (the browser sends the user's credentials, the API serves the image).
-    await page.waitForFunction("[...document.querySelectorAll('img.icon')].every((i) => i.complete && i.naturalWidth > 0)");
+    // Predicates are functions, not strings: a polling string predicate is eval'd in the page, which its CSP refuses.
+    await page.waitForFunction(() => Array.from((globalThis as unknown as PageGlobal).document.querySelectorAll('img.icon')).every((i) => i.complete && (i.naturalWidth ?? 0) > 0));
     await page.getByTestId('user-name').filter({ hasText: 'alice@example.com' }).waitFor();
     await screenshot(page, 'catalog');
     await assertAccessible(page);
@@ -188,7 +192,10 @@ describe('web UI in Chromium', { timeout: 300_000 }, () => {
     await page.waitForTimeout(200);
     assert.equal(await page.evaluate('window.__pwned'), undefined);
     await page.getByText('by alice@example.com').waitFor();
-    await page.waitForFunction("(() => { const img = document.querySelector('.screenshots img'); return !!img && img.complete && img.naturalWidth > 0; })()");
+    await page.waitForFunction(() => {
+      const img = (globalThis as unknown as PageGlobal).document.querySelectorAll('.screenshots img')[0];
+      return !!img && img.complete && (img.naturalWidth ?? 0) > 0;
+    });
     const versions = page.getByRole('region', { name: 'Versions' });
     await versions.getByText('(this one)').waitFor();
     await versions.getByRole('link', { name: '1.0.0' }).click();
@@ -231,7 +238,10 @@ describe('web UI in Chromium', { timeout: 300_000 }, () => {
     await page.getByTestId('dropzone').dispatchEvent('drop', { dataTransfer: dt });
     const progress = page.locator('progress#upload-progress');
     await progress.waitFor();
-    await page.waitForFunction("(() => { const p = document.querySelector('progress#upload-progress'); return !!p && p.value > 0 && p.value < p.max; })()");
+    await page.waitForFunction(() => {
+      const p = (globalThis as unknown as PageGlobal).document.querySelectorAll('progress#upload-progress')[0];
+      return !!p && (p.value ?? 0) > 0 && (p.value ?? 0) < (p.max ?? 0);
+    });
     await page.getByTestId('import-result').getByRole('link', { name: 'Radar 3.0.0' }).waitFor({ timeout: 30_000 });
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     await page.locator('tr[data-app="radar"]').waitFor();
