@@ -81,6 +81,12 @@ before(async () => {
 
 after(async () => {
   await op?.stop();
+  // The test cluster runs no pvc-protection controller: drop its finalizer so the namespace can go.
+  if (ns) {
+    for (const p of (await core.listNamespacedPersistentVolumeClaim({ namespace: ns.name })).items) {
+      await core.patchNamespacedPersistentVolumeClaim({ name: p.metadata!.name!, namespace: ns.name, body: [{ op: 'remove', path: '/metadata/finalizers' }] }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch)).catch(() => {});
+    }
+  }
   await ns?.cleanup();
   for (const n of [RT, RT_OLD, RT_SEED.replace(/_/g, '-').toLowerCase()]) await deleteRuntimeVersion(kc, n);
 });
