@@ -191,6 +191,8 @@ export class LocalPodRunner implements PodLogSource {
     };
     const logDir = this.logDir(namespace!, name!, run.container.name);
     await mkdir(logDir, { recursive: true });
+    // The pod folder is the process's cwd; a pod without volumes has not made it yet.
+    await mkdir(podDir, { recursive: true });
     run.log = createWriteStream(join(logDir, `${run.restartCount}.log`), { flags: 'w' });
     const [cmd, ...args] = this.opts.launcherCommand ?? DEFAULT_LAUNCHER_COMMAND;
     // Own process group: stopping the pod reaches waved and the app too.

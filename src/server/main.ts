@@ -7,7 +7,10 @@ import { Command, Option as Flag } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { OPTIONS } from '../config/options.ts';
 import { isAppError } from '../lib/errors.ts';
+import { join } from 'node:path';
+import { LOCAL_CLUSTER_MODES, localClusterConfig, upLocalCluster, wantsLocalCluster, type LocalClusterMode } from './local-cluster.ts';
 import { startServer } from './server.ts';
+import { instanceURL } from '../config/instance-url.ts';
 
 function optionsHelp(): string {
   const rows = OPTIONS.map((o) => {
@@ -26,8 +29,14 @@ program
   .option('--listen <host:port>', 'listen address (Server.Listen)')
   .option('--data-dir <dir>', 'data folder of the embedded default (Server.DataDir)')
   .option('--set <Section.Key=value...>', 'set any option, e.g. --set Scheduler.InstanceLimit=3')
+  .addOption(
+    new Flag('--local-cluster <mode>', 'development: start a local Kubernetes control plane in <DataDir>/cluster and run instances as local processes; auto = when Scheduler.KubeConfig is empty and not in a pod')
+      .choices(LOCAL_CLUSTER_MODES)
+      .default('auto')
+      .env('H2O_CLOUD_LOCAL_CLUSTER'),
+  )
   .addHelpText('after', optionsHelp() + '\nExample:\n  appstore server --listen 127.0.0.1:8080 --data-dir ./data\n')
-  .action(async (opts: { config?: string; listen?: string; dataDir?: string; set?: string[] }) => {
+  .action(async (opts: { config?: string; listen?: string; dataDir?: string; set?: string[]; localCluster: LocalClusterMode }) => {
     const flags: Record<string, string> = {};
     if (opts.listen) flags['Server.Listen'] = opts.listen;
     if (opts.dataDir) flags['Server.DataDir'] = opts.dataDir;
@@ -39,9 +48,15 @@ program
     const known = new Set(OPTIONS.map((o) => `${o.section}.${o.key}`));
     for (const k of Object.keys(flags)) if (!known.has(k)) fail(`--set ${k}: not a configuration option (see appstore server --help)`);
     try {
-      const { config, warnings } = loadConfig({ file: opts.config, env: process.env, flags });
-      const server = await startServer(config, warnings);
-      process.stdout.write(`Appstore is running at ${server.url}\n  API docs: ${server.url}/openapi.json\n  data:     ${config.server.dataDir}\nPress Ctrl-C to stop.\n`);
+      const loaded = loadConfig({ file: opts.config, env: process.env, flags });
+      let config = loaded.config;
+      const inPod = Boolean(process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT);
+      const local = wantsLocalCluster(opts.localCluster, config, inPod) ? await upLocalCluster(config, process.env, (l) => process.stderr.write(`${l}\n`)) : undefined;
+      if (local) config = localClusterConfig(config, local);
+      const server = await startServer(config, loaded.warnings, local ? { localPods: { dataDir: join(config.server.dataDir, 'local-node'), baseEnv: process.env as Record<string, string> } } : {});
+      const lines = [`Appstore is running at ${server.url}`, `  API docs: ${server.url}/openapi.json`, `  data:     ${config.server.dataDir}`];
+      if (local) lines.push(`  instances: run on this machine (local control plane ${local.kubeconfig}); open an instance at the URL \`h2o app run\` prints, e.g. ${instanceURL(config, '<name>')}`);
+      process.stdout.write(`${lines.join('\n')}\nOpen ${server.url} in a browser. Press Ctrl-C to stop.\n`);
       const stop = async () => {
         await server.close();
         process.exit(0);

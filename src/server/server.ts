@@ -30,6 +30,9 @@ import { repositoryCatalog } from './catalog-port.ts';
 import { kubeActivityWriter } from '../router/activity.ts';
 import { createRouter } from '../router/router.ts';
 import { routerServerFactory } from '../router/server-factory.ts';
+import { loadKubeConfig } from '../k8s/kube-config.ts';
+import { LocalPodRunner } from '../local-node/pod-runner.ts';
+import type { PodLogSource } from '../k8s/pod-logs.ts';
 
 /** Name of the server secret that signs launcher tokens. */
 export const LAUNCHER_KEY_SECRET = 'launcher-token-key';
@@ -111,14 +114,27 @@ export async function apiDeps(config: Config, db: Database, blobs: BlobStore, ex
 /** How often expired sessions and platform tokens are removed. */
 export const AUTH_CLEANUP_INTERVAL_MS = 10 * 60_000;
 
-export async function startServer(config: Config, warnings: string[] = []): Promise<RunningServer> {
+export interface StartServerOptions {
+  /** DEVELOPMENT USE (the embedded default's local cluster): run instances' pods as local processes (src/local-node) in `dataDir`, with `baseEnv` as their base environment. */
+  localPods?: { dataDir: string; baseEnv: Record<string, string> };
+}
+
+export async function startServer(config: Config, warnings: string[] = [], opts: StartServerOptions = {}): Promise<RunningServer> {
   assertLocalModeSafe(config);
   const logger = pino({ level: config.server.logLevel, base: { service: 'appstore' } });
   for (const w of warnings) logger.warn(w);
   if (config.auth.mode === 'local') logger.warn({ user: config.auth.localUser }, 'local sign-in: every request without credentials acts as the local admin (development use only)');
   const { db, blobs } = await openStores(config);
   const metrics = createMetricsRegistry();
-  const instanceBackend = await startInstanceBackend(config, { logger });
+  // The local pod runner serves pod logs (kwok's fake kubelet has none); it starts once the server listens, so its pods can fetch their bundles.
+  let localPods: LocalPodRunner | undefined;
+  const localLogs: PodLogSource = {
+    logs: (req) => {
+      if (!localPods) throw new Error('the local pod runner is starting; try again in a moment');
+      return localPods.logs(req);
+    },
+  };
+  const instanceBackend = await startInstanceBackend(config, { logger, ...(opts.localPods ? { logs: localLogs } : {}) });
   const deps = await apiDeps(config, db, blobs, { logger, metrics, ...(instanceBackend ? { instanceBackend } : {}) });
   // The router answers instance hosts and /instance/… in front of the API, authenticating exactly as the API does.
   const router = config.server.roles.includes('router')
@@ -143,6 +159,9 @@ export async function startServer(config: Config, warnings: string[] = []): Prom
   const addr = api.server.address();
   const boundPort = typeof addr === 'object' && addr ? addr.port : port;
   const url = config.server.publicURL.replace(/:\d+$/, `:${boundPort}`);
+  if (opts.localPods) {
+    localPods = await LocalPodRunner.start({ kc: loadKubeConfig(config.scheduler.kubeConfig), namespace: config.scheduler.namespace, dataDir: opts.localPods.dataDir, baseEnv: opts.localPods.baseEnv, logger });
+  }
   // The operator runs where a cluster is configured and Server.Roles includes operator; it leads through a Lease, so any number of replicas may run it.
   const operator = instanceBackend && config.server.roles.includes('operator')
     ? await startOperator({
@@ -150,7 +169,8 @@ export async function startServer(config: Config, warnings: string[] = []): Prom
         config,
         catalog: repositoryCatalog(deps.apps),
         launcherKey: deps.launcherKey,
-        apiURL: config.server.publicURL || url,
+        // Local pods are processes on this machine: they fetch bundles over loopback (localhost may resolve to ::1).
+        apiURL: localPods ? `http://${['0.0.0.0', '::'].includes(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${boundPort}` : config.server.publicURL || url,
         routing: (name) => ({ mode: config.router.routingMode, url: instanceURL(config, name) }),
         logger,
         metrics,
@@ -162,6 +182,7 @@ export async function startServer(config: Config, warnings: string[] = []): Prom
     ...(instanceBackend ? { instanceBackend } : {}),
     async close() {
       await operator?.stop();
+      await localPods?.stop();
       await cleanup.stop();
       await router?.close();
       await api.close();
