@@ -308,6 +308,8 @@ describe('on the cluster', () => {
     const clusterNeeded: Array<[string, string, string | undefined]> = [
       ...['get', 'list', 'watch', 'create', 'patch'].map((v): [string, string, undefined] => [v, 'runtimeversions.hac.h2o.ai', undefined]),
       ['patch', 'runtimeversions.hac.h2o.ai', 'status'],
+      // The RuntimeVersion controller counts instances of every namespace.
+      ...['get', 'list', 'watch'].map((v): [string, string, undefined] => [v, 'appinstances.hac.h2o.ai', undefined]),
     ];
 
     test('every verb the components use is allowed', async () => {
@@ -324,7 +326,10 @@ describe('on the cluster', () => {
         ['get', 'secrets', { namespace: 'kube-system' }],
         ['list', 'secrets', { namespace: 'default' }],
         ['create', 'deployments.apps', { namespace: 'default' }],
-        ['list', 'appinstances.hac.h2o.ai', { namespace: 'default' }],
+        // Instances of other namespaces are read (RuntimeVersion usage), never written.
+        ['patch', 'appinstances.hac.h2o.ai', { namespace: 'default' }],
+        ['delete', 'appinstances.hac.h2o.ai', { namespace: 'default' }],
+        ['patch', 'appinstances.hac.h2o.ai', { namespace: 'default', subresource: 'status' }],
         ['create', 'pods', {}],
         ['delete', 'pods', {}],
         ['create', 'pods', { subresource: 'exec' }],
