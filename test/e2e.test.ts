@@ -1,0 +1,336 @@
+// needs: cluster
+/**
+ * End to end, nothing written by the test that a user would not write: a
+ * real Wave app (h2o-wave from PyPI) bundled by the real `h2o bundle`,
+ * imported by `h2o bundle import`, run by `h2o app run`; the server (API,
+ * router in BASE_URL mode, instance cache) and the real operator in this
+ * process on the test cluster; the local pod runner runs the operator's pods
+ * as processes on their kwok pod IPs. Headless Chromium opens the app through
+ * the router and sees content that only arrives over Wave's websocket.
+ */
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import pino from 'pino';
+import type { Browser } from 'playwright-core';
+import { buildApi, type Api } from '../src/api/app.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { installCrds } from '../src/k8s/crd/install.ts';
+import { createMetricsRegistry } from '../src/lib/metrics.ts';
+import { LocalPodRunner } from '../src/local-node/pod-runner.ts';
+import { startOperator, type Operator } from '../src/operator/operator.ts';
+import { createRouter, type Router } from '../src/router/router.ts';
+import { routerServerFactory } from '../src/router/server-factory.ts';
+import { instanceURL } from '../src/config/instance-url.ts';
+import { repositoryCatalog } from '../src/server/catalog-port.ts';
+import { startInstanceBackend } from '../src/server/instance-backend.ts';
+import type { InstanceBackend } from '../src/api/routes/instances.ts';
+import { apiDeps, openStores } from '../src/server/server.ts';
+import type { Database } from '../src/repository/db.ts';
+import { USERS, type UserName } from './support/api-server.ts';
+import { freshNamespace, kubeConfig, kubeconfigPath, kubectl, type TestNamespace } from './support/kube.ts';
+import { createRuntimeVersion, deleteRuntimeVersion, getInstance, suffix } from './support/operator.ts';
+import { freePort, waitFor } from './support/ports.ts';
+import { runNode, type ProcessResult } from './support/process.ts';
+import { ensureUv, helloSource, pythonCacheEnv, WAVE_VERSION } from './support/python-app.ts';
+import { contextAs, launchChromium, screenshot } from './web-browser.ts';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
+
+const H2O = fileURLToPath(new URL('../bin/h2o.mjs', import.meta.url));
+const kc = kubeConfig();
+const core = kc.makeApiClient(CoreV1Api);
+const apps = kc.makeApiClient(AppsV1Api);
+const rv = `e2e-rv-${suffix()}`;
+const dir = mkdtempSync(join(tmpdir(), 'e2e-'));
+const logger = pino({ level: process.env.APPSTORE_TEST_OPERATOR_LOG ?? 'silent' });
+let ns: TestNamespace;
+let url = '';
+let api: Api | undefined;
+let db: Database | undefined;
+let backend: InstanceBackend | undefined;
+let router: Router | undefined;
+let operator: Operator | undefined;
+let runner: LocalPodRunner | undefined;
+let browser: Browser | undefined;
+const cfg = join(dir, 'cli.toml');
+
+/** The server as startServer composes it, but with the local pod runner as the pod log source. */
+async function startAppstore(): Promise<void> {
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  const file = join(dir, 'appstore.toml');
+  writeFileSync(file, Object.values(USERS).map((u) => `[[Auth.StaticToken]]\nToken = "${u.token}"\nSubject = "${u.subject}"\nName = "${u.name}"\nRoles = ${JSON.stringify(u.roles)}\n`).join('\n'));
+  const { config } = loadConfig({
+    file,
+    flags: {
+      'Server.Listen': `127.0.0.1:${port}`,
+      'Server.PublicURL': url,
+      'Server.DataDir': join(dir, 'data'),
+      'Auth.Mode': 'static',
+      'Router.RoutingMode': 'BASE_URL',
+      'Scheduler.KubeConfig': kubeconfigPath(),
+      'Scheduler.Namespace': ns.name,
+    },
+  });
+  const stores = await openStores(config);
+  db = stores.db;
+  const metrics = createMetricsRegistry();
+  backend = await startInstanceBackend(config, { logger, logs: runner! });
+  assert.ok(backend);
+  const deps = await apiDeps(config, db, stores.blobs, { logger, metrics, instanceBackend: backend });
+  router = createRouter({ config, instances: backend.cache, authenticate: deps.auth.authenticate, metrics, logger });
+  api = await buildApi({ ...deps, serverFactory: routerServerFactory(router, { maxHeaderSize: config.router.maxHeaderSize }) });
+  await api.listen({ host: '127.0.0.1', port });
+  operator = await startOperator({
+    kc,
+    config: { ...config, runtimeVersions: [] },
+    catalog: repositoryCatalog(deps.apps),
+    launcherKey: deps.launcherKey,
+    apiURL: url,
+    routing: (name) => ({ mode: config.router.routingMode, url: instanceURL(config, name) }),
+    logger,
+    metrics,
+  });
+}
+
+function h2o(args: string[], cwd = dir): Promise<ProcessResult> {
+  return runNode(H2O, ['--config', cfg, ...args], { cwd, env: { HOME: join(dir, 'home'), H2O_CONFIG: undefined, H2O_PROFILE: undefined } });
+}
+
+async function call(user: UserName, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json; text: string }> {
+  const headers: Record<string, string> = body !== undefined ? { 'content-type': 'application/json' } : {};
+  if (user !== 'anonymous') headers.authorization = `Bearer ${USERS[user].token}`;
+  const res = await fetch(`${url}/api/v1${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const text = await res.text();
+  let parsed: Json = {};
+  try {
+    parsed = text ? (JSON.parse(text) as Json) : {};
+  } catch {
+    // text/plain (logs)
+  }
+  return { status: res.status, body: parsed, text };
+}
+
+async function waitStatus(id: string, what: string, ok: (s: Json) => boolean, timeoutMs = 300_000): Promise<Json> {
+  let last: Json = {};
+  await waitFor(`instance ${id}: ${what}`, async () => {
+    last = (await call('alice', 'GET', `/instances/${id}/status`)).body;
+    return ok(last);
+  }, timeoutMs, 300).catch(async (err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; last status: ${JSON.stringify(last)}; logs: ${(await logsOf(id)).slice(-3000)}`);
+  });
+  return last;
+}
+
+/** Writes a Wave app folder as a developer would, bundles it with `h2o bundle` and imports it with `h2o bundle import`; returns the app. */
+async function importApp(name: string, opts: { source?: string; requirements?: string; version?: string } = {}): Promise<Json> {
+  const app = join(dir, name);
+  mkdirSync(join(app, 'app'), { recursive: true });
+  writeFileSync(join(app, 'app', '__init__.py'), '');
+  writeFileSync(join(app, 'app', 'run.py'), opts.source ?? helloSource('e2e'));
+  writeFileSync(join(app, 'requirements.txt'), opts.requirements ?? `h2o-wave==${WAVE_VERSION}\n`);
+  writeFileSync(join(app, 'app.toml'), `[App]\nName = "ai.e2e.${name}"\nVersion = "${opts.version ?? '1.0.0'}"\nTitle = "E2E ${name}"\nDescription = "end to end"\n\n[Runtime]\nModule = "app.run"\nRuntimeVersion = "${rv}"\n`);
+  const built = await h2o(['bundle', '--app-dir', app, '--output-dir', join(app, 'dist')]);
+  assert.equal(built.code, 0, built.stderr);
+  assert.deepEqual(readdirSync(join(app, 'dist')), [`ai.e2e.${name}.${opts.version ?? '1.0.0'}.wave`]);
+  const imported = await h2o(['bundle', 'import', '--app-dir', app, '-o', 'json']);
+  assert.equal(imported.code, 0, imported.stderr);
+  const parsed = JSON.parse(imported.stdout) as Json;
+  return (parsed.app ?? parsed) as Json;
+}
+
+async function logsOf(id: string): Promise<string> {
+  const r = await call('alice', 'GET', `/instances/${id}/logs`);
+  return r.status === 200 ? r.text : `(${r.status}) ${r.text}`;
+}
+
+/** After terminate: the AppInstance, its Deployment, Service, Secret and PVCs gone, and the pod process no longer answers. */
+async function assertAllGone(id: string, podIP: string): Promise<void> {
+  await waitFor('the AppInstance gone', async () => (await getInstance(kc, ns.name, id)) === undefined, 60_000, 200);
+  const sel = { namespace: ns.name, labelSelector: `hac.h2o.ai/instance=${id}` };
+  await waitFor('its children garbage-collected', async () => {
+    const [d, s, sec, pvc, pods] = await Promise.all([
+      apps.listNamespacedDeployment(sel),
+      core.listNamespacedService(sel),
+      core.listNamespacedSecret(sel),
+      core.listNamespacedPersistentVolumeClaim(sel),
+      core.listNamespacedPod(sel),
+    ]);
+    return d.items.length + s.items.length + sec.items.length + pvc.items.length + pods.items.length === 0;
+  }, 120_000, 500);
+  await waitFor('the local process stopped', async () => {
+    try {
+      await fetch(`http://${podIP}:10101/`, { signal: AbortSignal.timeout(1000) });
+      return false;
+    } catch {
+      return true;
+    }
+  }, 60_000, 300);
+}
+
+/** Opens the instance in Chromium as `user` and waits for the app's card, which only arrives over the websocket. */
+async function openInBrowser(user: UserName, instanceURL: string, text: string, shot: string): Promise<void> {
+  await waitFor(`${instanceURL} to serve the app`, async () => (await routerStatus(user, instanceURL)).status === 200, 300_000, 250);
+  const ctx = await contextAs(browser!, user);
+  try {
+    const page = await ctx.newPage();
+    let wsOpened = false;
+    page.on('websocket', (ws) => {
+      if (ws.url().includes('/_s/')) wsOpened = true;
+    });
+    const res = await page.goto(instanceURL);
+    assert.equal(res?.status(), 200, `the app's page through the router: ${await res?.text()}`);
+    await page.getByText(text).first().waitFor({ timeout: 60_000 });
+    assert.ok(wsOpened, 'the page opened the Wave websocket through the router');
+    await screenshot(page, shot);
+  } finally {
+    await ctx.close();
+  }
+}
+
+async function routerStatus(user: UserName, instanceURL: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(instanceURL, { headers: user === 'anonymous' ? {} : { authorization: `Bearer ${USERS[user].token}` }, redirect: 'manual' });
+  return { status: res.status, text: await res.text() };
+}
+
+before(async () => {
+  const uv = await ensureUv();
+  await installCrds(kc, { fieldManager: 'appstore-tests' });
+  ns = await freshNamespace('e2e', kc);
+  await createRuntimeVersion(kc, rv, { image: 'registry.example.com/wave-launcher:1.0.0' });
+  runner = await LocalPodRunner.start({
+    kc,
+    namespace: ns.name,
+    dataDir: join(dir, 'node'),
+    baseEnv: { ...(process.env as Record<string, string>), ...pythonCacheEnv(), PATH: `${join(uv, '..')}:${process.env.PATH ?? ''}` },
+    restartBackoffMs: 1000,
+    logger,
+  });
+  await startAppstore();
+  const r = await h2o(['--endpoint', url, 'config', 'setup', '--token', USERS.alice.token]);
+  assert.equal(r.code, 0, r.stderr);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await operator?.stop();
+  await router?.close();
+  await api?.close();
+  await backend?.cache.stop();
+  await db?.close();
+  await runner?.stop();
+  await ns?.cleanup();
+  await deleteRuntimeVersion(kc, rv);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('end to end', { timeout: 1_200_000 }, () => {
+  test('h2o bundle → import → app run → progress page → the app in Chromium → logs → visibility → suspend → resume → terminate', async () => {
+    const app = await importApp('hello', { source: helloSource('Hello end to end') });
+    const run = await h2o(['app', 'run', app.id as string, '-o', 'json']);
+    assert.equal(run.code, 0, run.stderr);
+    const id = (JSON.parse(run.stdout) as Json).id as string;
+    const inst = (await call('alice', 'GET', `/instances/${id}`)).body;
+    const iurl = inst.url as string;
+    assert.equal(iurl, `${url}/instance/${id}/`);
+
+    // While the launcher installs the requirements, the router (or the launcher) shows a progress page, not an error.
+    let progress = '';
+    await waitFor('the app page through the router', async () => {
+      const page = await routerStatus('alice', iurl);
+      if (page.status !== 200 && /starting|install|prepar|download|sourcing|waiting/i.test(page.text)) progress ||= page.text;
+      return page.status === 200;
+    }, 300_000, 250);
+    const ready = await waitStatus(id, 'Ready', (s) => s.status === 'Ready');
+    assert.ok(progress, 'a progress page was shown before the app was ready');
+    assert.match(progress, /<html/i);
+
+    await openInBrowser('alice', iurl, 'Hello end to end', 'e2e-app');
+
+    await waitFor('[app] and [waved] lines in the instance logs', async () => /^\[waved\] /m.test(await logsOf(id)) && /^\[app\] /m.test(await logsOf(id)), 60_000, 500);
+    assert.match(await logsOf(id), /^\[launcher\] /m);
+
+    // Visibility: bob is refused a PRIVATE instance, then let in once it is ALL_USERS.
+    assert.equal((await routerStatus('bob', iurl)).status, 403);
+    assert.equal((await call('alice', 'PATCH', `/instances/${id}`, { visibility: 'ALL_USERS' })).status, 200);
+    await waitFor('bob let in', async () => (await routerStatus('bob', iurl)).status === 200, 30_000, 300);
+    await openInBrowser('bob', iurl, 'Hello end to end', 'e2e-app-bob');
+
+    const podIP = ready.pod?.name ? (await core.readNamespacedPod({ namespace: ns.name, name: ready.pod.name as string })).status!.podIP! : '';
+    assert.match(podIP, /^127\.64\./);
+
+    const sus = await h2o(['instance', 'suspend', id]);
+    assert.equal(sus.code, 0, sus.stderr);
+    await waitStatus(id, 'Suspended', (s) => s.status === 'Suspended' && s.pod === undefined, 120_000);
+    const suspendedPage = await routerStatus('alice', iurl);
+    assert.match(suspendedPage.text, /The app is suspended/);
+
+    const res = await h2o(['instance', 'resume', id]);
+    assert.equal(res.code, 0, res.stderr);
+    const again = await waitStatus(id, 'Ready again', (s) => s.status === 'Ready' && s.suspended === false);
+    await openInBrowser('alice', iurl, 'Hello end to end', 'e2e-app-resumed');
+    const podIP2 = (await core.readNamespacedPod({ namespace: ns.name, name: again.pod.name as string })).status!.podIP!;
+
+    const term = await h2o(['instance', 'terminate', id]);
+    assert.equal(term.code, 0, term.stderr);
+    await assertAllGone(id, podIP2);
+    assert.equal((await routerStatus('alice', iurl)).status, 404);
+  });
+
+  test('an AppInstance applied by kubectl from YAML, naming the app by name and version, runs and serves the app', async () => {
+    await importApp('yaml', { source: helloSource('Hello from YAML') });
+    const name = 'from-yaml';
+    const yaml = [
+      'apiVersion: hac.h2o.ai/v1alpha1',
+      'kind: AppInstance',
+      `metadata: { name: ${name}, namespace: ${ns.name} }`,
+      'spec:',
+      '  app: { name: ai.e2e.yaml, version: 1.0.0 }',
+      `  owner: { subject: alice, name: ${USERS.alice.name} }`,
+      '  visibility: PRIVATE',
+      `  runtimeVersion: ${rv}`,
+    ].join('\n');
+    const file = join(dir, 'instance.yaml');
+    writeFileSync(file, `${yaml}\n`);
+    const applied = await kubectl(['apply', '-f', file]);
+    assert.equal(applied.code, 0, applied.stderr);
+    const ready = await waitStatus(name, 'Ready', (s) => s.status === 'Ready');
+    await waitFor('the app page through the router', async () => (await routerStatus('alice', ready.url as string)).status === 200, 300_000, 250);
+    assert.equal(ready.appName, 'ai.e2e.yaml');
+    await openInBrowser('alice', ready.url as string, 'Hello from YAML', 'e2e-yaml');
+    const podIP = (await core.readNamespacedPod({ namespace: ns.name, name: ready.pod.name as string })).status!.podIP!;
+    const del = await kubectl(['delete', '-f', file]);
+    assert.equal(del.code, 0, del.stderr);
+    await assertAllGone(name, podIP);
+  });
+
+  test('requirements that cannot install, and a module that crashes, end in a clear failed status with the reason in the logs', async () => {
+    const broken = await importApp('broken-reqs', { requirements: 'this-package-does-not-exist-e2e==0.0.1\n' });
+    const crash = await importApp('crash', { source: "from h2o_wave import main, app, Q  # noqa: F401\nraise SystemExit('e2e crash: the module gave up')\n" });
+    const ids: string[] = [];
+    for (const a of [broken, crash]) {
+      const r = await call('alice', 'POST', `/apps/${a.id as string}/instances`, {});
+      assert.equal(r.status, 201, r.text);
+      ids.push(r.body.id as string);
+    }
+    const failed = (s: Json) => s.status === 'Failed' || (s.pod?.containers?.[0]?.restarts ?? 0) >= 1;
+    for (const [i, id] of ids.entries()) {
+      const s = await waitStatus(id, 'failed', failed);
+      const c = s.pod?.containers?.[0] as Json | undefined;
+      const why = `${s.status} ${s.reason ?? ''} ${s.message ?? ''} ${c?.reason ?? ''} ${c?.exitCode ?? ''}`;
+      assert.notEqual(s.status, 'Ready', why);
+      assert.ok(s.reason || s.message, `the instance status says why: ${JSON.stringify(s)}`);
+      assert.match(why, /CrashLoopBackOff|Error|exit code|Failed/i);
+      const logs = (await call('alice', 'GET', `/instances/${id}/logs?previous=true`)).text + (await logsOf(id));
+      if (i === 0) assert.match(logs, /this-package-does-not-exist-e2e/, `the failed install is in the logs: ${logs.slice(-2000)}`);
+      else assert.match(logs, /e2e crash: the module gave up/, `the crash is in the logs: ${logs.slice(-2000)}`);
+      assert.equal((await call('alice', 'DELETE', `/instances/${id}`)).status, 204);
+    }
+  });
+});
