@@ -61,7 +61,8 @@ test('local sign-in refuses a non-loopback listen address', async () => {
 test('the embedded default serves the API from its data folder and keeps data across restarts', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'appstore-data-'));
   const port = await freePort();
-  const start = () => spawn(process.execPath, [bin, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', dir], { stdio: 'ignore' });
+  // Without the local cluster (test/server-local-cluster.test.ts covers it): this test is about the catalog's data.
+  const start = () => spawn(process.execPath, [bin, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, '--local-cluster', 'off'], { stdio: 'ignore' });
   let server = start();
   try {
     await waitFor('the server', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000, 200);

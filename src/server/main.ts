@@ -7,6 +7,7 @@ import { Command, Option as Flag } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { OPTIONS } from '../config/options.ts';
 import { isAppError } from '../lib/errors.ts';
+import { assertLocalModeSafe } from '../auth/authenticate.ts';
 import { join } from 'node:path';
 import { LOCAL_CLUSTER_MODES, localClusterConfig, upLocalCluster, wantsLocalCluster, type LocalClusterMode } from './local-cluster.ts';
 import { startServer } from './server.ts';
@@ -50,6 +51,7 @@ program
     try {
       const loaded = loadConfig({ file: opts.config, env: process.env, flags });
       let config = loaded.config;
+      assertLocalModeSafe(config); // before starting a cluster for a server that would refuse to run
       const inPod = Boolean(process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT);
       const local = wantsLocalCluster(opts.localCluster, config, inPod) ? await upLocalCluster(config, process.env, (l) => process.stderr.write(`${l}\n`)) : undefined;
       if (local) config = localClusterConfig(config, local);
