@@ -9,18 +9,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'smol-toml';
-import { buildApi, type Api } from '../src/api/app.ts';
-import { loadConfig } from '../src/config/load.ts';
-import type { Database } from '../src/repository/db.ts';
-import { apiDeps, openStores } from '../src/server/server.ts';
 import { providerDeviceSignIn, providerSignIn, USERS } from './support/oidc.ts';
-import { freePort } from './support/ports.ts';
+import { startOidcApi, type OidcApi } from './support/oidc-api.ts';
 import { runNode, type ProcessResult } from './support/process.ts';
 import { serviceEnv } from './support/service.ts';
 
@@ -41,37 +35,14 @@ interface StoredConfig {
 
 describe('h2o sign-in against the real provider', () => {
   let url: string;
-  let api: Api;
-  let db: Database;
   let dir: string;
+  let server: OidcApi;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'appstore-cli-auth-'));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    const { config } = loadConfig({
-      flags: {
-        'Server.Listen': `127.0.0.1:${port}`,
-        'Server.PublicURL': url,
-        'Server.DataDir': join(dir, 'data'),
-        'Auth.Mode': 'oidc',
-        'Auth.IssuerURL': issuer,
-        'Auth.ClientID': serviceEnv('APPSTORE_TEST_OIDC_CLIENT_ID', 'the OIDC provider'),
-        'Auth.ClientSecret': serviceEnv('APPSTORE_TEST_OIDC_CLIENT_SECRET', 'the OIDC provider'),
-        'Auth.CLIClientID': serviceEnv('APPSTORE_TEST_OIDC_CLI_CLIENT_ID', 'the OIDC provider'),
-        'Auth.Scopes': 'openid,profile,email,roles',
-      },
-    });
-    const stores = await openStores(config);
-    db = stores.db;
-    api = await buildApi(await apiDeps(config, db, stores.blobs));
-    await api.listen({ host: '127.0.0.1', port });
+    server = await startOidcApi({ 'Auth.CLIClientID': serviceEnv('APPSTORE_TEST_OIDC_CLI_CLIENT_ID', 'the OIDC provider') });
+    ({ url, dir } = server);
   });
-  after(async () => {
-    await api.close();
-    await db.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => server.close());
 
   const env = () => ({ HOME: dir, XDG_CONFIG_HOME: join(dir, 'xdg'), H2O_PROFILE: undefined, H2O_CONFIG: undefined });
   const h2o = (file: string, args: string[]): Promise<ProcessResult> => runNode(H2O, ['--config', file, ...args], { env: env() });

@@ -6,16 +6,10 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildApi, type Api, type ApiDeps } from '../src/api/app.ts';
+import type { ApiDeps } from '../src/api/app.ts';
 import { OidcClient } from '../src/auth/oidc.ts';
-import { loadConfig } from '../src/config/load.ts';
-import type { Database } from '../src/repository/db.ts';
-import { apiDeps, openStores } from '../src/server/server.ts';
 import { CookieJar, providerDeviceSignIn, providerSignIn, USERS } from './support/oidc.ts';
-import { freePort } from './support/ports.ts';
+import { startOidcApi, type OidcApi } from './support/oidc-api.ts';
 import { serviceEnv } from './support/service.ts';
 
 const issuer = serviceEnv('APPSTORE_TEST_OIDC_ISSUER', 'the OIDC provider');
@@ -35,38 +29,14 @@ interface Me {
 
 describe('browser sign-in with OIDC', () => {
   let url: string;
-  let api: Api;
-  let db: Database;
   let deps: ApiDeps;
-  let dataDir: string;
+  let server: OidcApi;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'appstore-oidc-'));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    const { config } = loadConfig({
-      flags: {
-        'Server.Listen': `127.0.0.1:${port}`,
-        'Server.PublicURL': url,
-        'Server.DataDir': dataDir,
-        'Auth.Mode': 'oidc',
-        'Auth.IssuerURL': issuer,
-        'Auth.ClientID': clientID,
-        'Auth.ClientSecret': clientSecret,
-        'Auth.Scopes': 'openid,profile,email,roles',
-      },
-    });
-    const stores = await openStores(config);
-    db = stores.db;
-    deps = await apiDeps(config, db, stores.blobs);
-    api = await buildApi(deps);
-    await api.listen({ host: '127.0.0.1', port });
+    server = await startOidcApi();
+    ({ url, deps } = server);
   });
-  after(async () => {
-    await api.close();
-    await db.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => server.close());
 
   /** Signs in as `user` like a browser; returns the app's cookie jar and the callback's response. */
   async function browserSignIn(user: string, returnPath = '/') {

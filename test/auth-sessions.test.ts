@@ -9,19 +9,14 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
-import { buildApi, type Api, type ApiDeps } from '../src/api/app.ts';
+import type { ApiDeps } from '../src/api/app.ts';
 import { OidcClient } from '../src/auth/oidc.ts';
 import { RequestAuth } from '../src/auth/request-auth.ts';
-import { loadConfig } from '../src/config/load.ts';
 import type { Database } from '../src/repository/db.ts';
 import { sessions } from '../src/repository/schema.ts';
-import { apiDeps, openStores } from '../src/server/server.ts';
 import { CookieJar, providerSignIn, startOidc, USERS } from './support/oidc.ts';
-import { freePort } from './support/ports.ts';
+import { startOidcApi, type OidcApi } from './support/oidc-api.ts';
 import { serviceEnv } from './support/service.ts';
 
 const issuer = serviceEnv('APPSTORE_TEST_OIDC_ISSUER', 'the OIDC provider');
@@ -31,39 +26,15 @@ const cliClientID = serviceEnv('APPSTORE_TEST_OIDC_CLI_CLIENT_ID', 'the OIDC pro
 
 describe('browser sessions with OIDC', () => {
   let url: string;
-  let api: Api;
   let db: Database;
   let deps: ApiDeps;
-  let dataDir: string;
+  let server: OidcApi;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'appstore-sessions-'));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    const { config } = loadConfig({
-      flags: {
-        'Server.Listen': `127.0.0.1:${port}`,
-        'Server.PublicURL': url,
-        'Server.DataDir': dataDir,
-        'Auth.Mode': 'oidc',
-        'Auth.IssuerURL': issuer,
-        'Auth.ClientID': clientID,
-        'Auth.ClientSecret': clientSecret,
-        'Auth.CLIClientID': cliClientID,
-        'Auth.Scopes': 'openid,profile,email,roles',
-      },
-    });
-    const stores = await openStores(config);
-    db = stores.db;
-    deps = await apiDeps(config, db, stores.blobs);
-    api = await buildApi(deps);
-    await api.listen({ host: '127.0.0.1', port });
+    server = await startOidcApi({ 'Auth.CLIClientID': cliClientID });
+    ({ url, db, deps } = server);
   });
-  after(async () => {
-    await api.close();
-    await db.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => server.close());
 
   async function browserSignIn(user: string): Promise<string> {
     const jar = new CookieJar();
