@@ -37,7 +37,7 @@ import { createRuntimeVersion, deleteRuntimeVersion, getInstance, suffix } from 
 import { freePort, waitFor } from './support/ports.ts';
 import { runNode, type ProcessResult } from './support/process.ts';
 import { ensureUv, helloSource, pythonCacheEnv, WAVE_VERSION } from './support/python-app.ts';
-import { contextAs, launchChromium, screenshot } from './web-browser.ts';
+import { contextAs, launchChromium, screenshot } from './support/web-browser.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
 

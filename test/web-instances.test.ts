@@ -21,7 +21,7 @@ import { makeBundle } from './support/bundles.ts';
 import { freshNamespace, kubeConfig, kubeconfigPath, type TestNamespace } from './support/kube.ts';
 import { createRuntimeVersion, deleteRuntimeVersion, getInstance, startTestOperator, suffix } from './support/operator.ts';
 import { waitFor } from './support/ports.ts';
-import { buildWebUI, contextAs, describeViolations, launchChromium, screenshot, seriousA11yViolations, watchPage } from './web-browser.ts';
+import { buildWebUI, contextAs, describeViolations, launchChromium, screenshot, seriousA11yViolations, watchPage } from './support/web-browser.ts';
 
 const kc = kubeConfig();
 const rv = `test-rv-web-${suffix()}`;

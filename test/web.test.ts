@@ -18,7 +18,7 @@ import yazl from 'yazl';
 import { writeBundle } from '../src/bundle/write.ts';
 import { startTestApi, type TestApi, type UserName } from './support/api-server.ts';
 import { fixtureApp, makeBundle } from './support/bundles.ts';
-import { buildWebUI, contextAs, describeViolations, launchChromium, screenshot, seriousA11yViolations, watchPage } from './web-browser.ts';
+import { buildWebUI, contextAs, describeViolations, launchChromium, screenshot, seriousA11yViolations, watchPage } from './support/web-browser.ts';
 
 const README = [
   '# Weather station',

@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { USERS, type UserName } from './support/api-server.ts';
-import { repoRoot } from './support/go-tool.ts';
+import { USERS, type UserName } from './api-server.ts';
+import { repoRoot } from './go-tool.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOTS = join(repoRoot, 'test-results', 'screenshots');
