@@ -67,7 +67,13 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cli-instances-'));
   await installCrds(kc, { fieldManager: 'appstore-tests' });
   ns = await freshNamespace('cli-instances', kc);
-  api = await startTestApi({ db: 'pglite', store: 'fs', cluster: { kubeConfig: kubeconfigPath(), namespace: ns.name, logs: logSource } });
+  // DOMAIN routing on apps.example.com: the URLs the API derives match those this test writes as the operator.
+  api = await startTestApi({
+    db: 'pglite',
+    store: 'fs',
+    flags: { 'Router.RoutingMode': 'DOMAIN', 'Router.AppsDomain': 'apps.example.com' },
+    cluster: { kubeConfig: kubeconfigPath(), namespace: ns.name, logs: logSource },
+  });
   cfg = join(dir, 'config.toml');
   for (const user of ['alice', 'bob', 'root'] as const) {
     const r = await h2o(['--config', cfg, '--profile', user, '--endpoint', api.url, 'config', 'setup', '--token', USERS[user].token]);
@@ -169,11 +175,11 @@ describe('h2o instance commands', () => {
   test('app run prints ID and URL like the seed; instance list, get and -o json show it', async () => {
     const r = await as('alice', ['app', 'run', app.id, '-v', 'all_users', '--runtime-version', RV]);
     assert.equal(r.code, 0, r.stderr);
-    // No operator here to assign the URL: the line is there, empty, and stderr says where to find it later.
-    const m = /^ID {4}(\S+)\nURL\n$/.exec(r.stdout);
+    // No operator runs here: the URL comes at once from the server's routing options, as the seed prints it.
+    const m = /^ID {4}(\S+)\nURL {3}(\S+)\n$/.exec(r.stdout);
     assert.ok(m, r.stdout);
     const id = m[1]!;
-    assert.match(r.stderr, new RegExp(`the URL is assigned once the instance is scheduled: see \`h2o instance get ${id}\``));
+    assert.equal(m[2], `http://${id}.apps.example.com/`);
 
     const list = await as('alice', ['instance', 'list']);
     assert.equal(list.code, 0, list.stderr);
@@ -333,7 +339,7 @@ describe('h2o bundle deploy and bundle test', () => {
     assert.equal(version.slice(6, 14), new Date().toISOString().slice(0, 10).replace(/-/g, ''), 'the stamp is today (UTC)');
     assert.match(r.stdout, /^Visibility\s+PRIVATE$/m);
     // The app's ID line is followed by Title, the instance's by URL.
-    const id = /^ID\s+(\S+)\nURL$/m.exec(r.stdout)?.[1];
+    const id = /^ID\s+(\S+)\nURL\s+http:\/\/\S+\.apps\.example\.com\/$/m.exec(r.stdout)?.[1];
     assert.ok(id, r.stdout);
     assert.match(await readFile(join(folder, 'app.toml'), 'utf8'), /^Version = "0\.5\.0"$/m);
     // Deploying again never conflicts.

@@ -30,6 +30,8 @@ import {
   type InstanceStatusDetail,
 } from '../schemas.ts';
 import { appFacts } from './apps.ts';
+import type { Config } from '../../config/config.ts';
+import { instanceURL } from '../../config/instance-url.ts';
 
 /** Annotations the API puts on the AppInstances it creates, so reads need no database. */
 export const ANNOTATION_APP_OWNER = 'hac.h2o.ai/app-owner';
@@ -92,8 +94,12 @@ function isoTime(t: Date | string | undefined): string {
   return (t instanceof Date ? t : new Date(t)).toISOString();
 }
 
-/** The API shape of an AppInstance (from the cache or a write's answer). */
-export function toApiInstance(inst: AppInstance): Instance {
+/**
+ * The API shape of an AppInstance (from the cache or a write's answer). Until
+ * the operator writes status.url, the URL comes from the same routing options
+ * the operator uses, so `h2o app run` prints it at once, as the seed's does.
+ */
+export function toApiInstance(inst: AppInstance, config?: Config): Instance {
   const meta = inst.metadata;
   const ann = meta.annotations ?? {};
   const resolved = inst.status?.resolved ?? {};
@@ -117,7 +123,7 @@ export function toApiInstance(inst: AppInstance): Instance {
     status,
     ...(notReady && ready.reason ? { reason: ready.reason } : {}),
     ...(notReady && ready.message ? { message: ready.message } : !inst.status ? { message: 'waiting for the operator to pick the instance up' } : {}),
-    ...(inst.status?.url ? { url: inst.status.url } : {}),
+    ...(inst.status?.url ? { url: inst.status.url } : config && meta.name ? { url: instanceURL(config, meta.name) } : {}),
     createdAt: isoTime(meta.creationTimestamp),
     ...(inst.status?.readyAt ? { readyAt: isoTime(inst.status.readyAt) } : {}),
   };
@@ -267,7 +273,7 @@ export function instanceRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       const out = (await api(b).custom.patchNamespacedCustomObject({ ...objectRef(b, id), body: { spec } }, mergePatch)) as AppInstance;
       const generation = out.metadata.generation ?? 0;
       await b.cache.waitFor(id, (i) => (i?.metadata.generation ?? 0) >= generation, READ_YOUR_WRITE_MS);
-      return toApiInstance(out);
+      return toApiInstance(out, ctx.deps.config);
     } catch (err) {
       const f = apiFailure(err);
       if (f.code === 404) throw new NotFoundError(`instance ${id} not found (it was just deleted)`);
@@ -340,7 +346,7 @@ export function instanceRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
             const out = (await api(b).custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: b.namespace, plural: APP_INSTANCE_PLURAL, body: obj })) as AppInstance;
             request.log.info({ instance: name, app: a.id, owner: p.subject }, 'instance created');
             await b.cache.waitFor(name, (i) => i !== undefined, READ_YOUR_WRITE_MS);
-            return reply.status(201).send(toApiInstance(out));
+            return reply.status(201).send(toApiInstance(out, ctx.deps.config));
           } catch (err) {
             const f = apiFailure(err);
             if (f.code === 409 && attempt < 3) continue;
@@ -370,14 +376,14 @@ export function instanceRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
             if (q.owner !== undefined && i.spec.owner.subject !== q.owner) return false;
             return true;
           })
-          .map(toApiInstance)
+          .map((i) => toApiInstance(i, ctx.deps.config))
           .sort((x, y) => y.createdAt.localeCompare(x.createdAt) || x.id.localeCompare(y.id));
         return { items };
       },
     );
 
     app.get('/instances/:id', { schema: { tags: ['instances'], summary: 'One instance', params: IdParamSchema, response: { 200: { $ref: 'Instance#' } } } }, async (request) =>
-      toApiInstance((await visibleInstance(requireBackend(ctx), request.viewer, request.params.id)).inst),
+      toApiInstance((await visibleInstance(requireBackend(ctx), request.viewer, request.params.id)).inst, ctx.deps.config),
     );
 
     app.get(
@@ -403,7 +409,7 @@ export function instanceRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           .slice(-MAX_STATUS_EVENTS)
           .map(toApiEvent);
         const detail: InstanceStatusDetail = {
-          ...toApiInstance(inst),
+          ...toApiInstance(inst, ctx.deps.config),
           conditions: (inst.status?.conditions ?? []).map((c) => ({ ...c, lastTransitionTime: isoTime(c.lastTransitionTime) })),
           ...(pod ? { pod: podDetail(pod) } : {}),
           events,
