@@ -43,6 +43,11 @@ test("unschedulable → the scheduler's message; after the timeout → TimedOut 
   assert.match(ready(t).message, /^not ready 300 s after the start \(Scheduler\.WriteTimeoutSeconds = 300\): the pod cannot be scheduled/);
   assert.equal(t.summary, 'Failed');
   assert.equal(t.conditions.find((c) => c.type === 'Progressing')?.reason, 'ProgressDeadlineExceeded');
+  // The next reconcile, the pod still unschedulable: still TimedOut, not a fresh start.
+  const timedOut = inst({}, { conditions: t.conditions.map((c) => ({ ...c, lastTransitionTime: '2026-01-01T09:55:00Z' })) });
+  const again = observePod(obs({ instance: timedOut, pods: [p] }));
+  assert.equal(ready(again).reason, 'TimedOut');
+  assert.equal(again.conditions.find((c) => c.type === 'Progressing')?.reason, 'ProgressDeadlineExceeded');
 });
 
 test('CrashLoopBackOff carries the exit code and is not replaced by the timeout', () => {

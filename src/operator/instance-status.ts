@@ -87,7 +87,10 @@ export function observePod(o: PodObservation): PodStatusResult {
 
   // The start deadline counts from when the rollout began (Progressing turned True), or from now.
   const oldProgressing = findCondition(old?.conditions, INSTANCE_CONDITIONS.Progressing);
-  const progressStart = oldProgressing?.status === 'True' && oldProgressing.reason !== 'Suspending' ? Date.parse(oldProgressing.lastTransitionTime) : now.getTime();
+  // A rollout that already timed out stays timed out until it becomes ready (or a suspend/resume starts a new one):
+  // counting from now again would flip TimedOut back to Starting on the next reconcile.
+  const timedOut = oldProgressing?.status === 'False' && oldProgressing.reason === 'ProgressDeadlineExceeded';
+  const progressStart = timedOut ? 0 : oldProgressing?.status === 'True' && oldProgressing.reason !== 'Suspending' ? Date.parse(oldProgressing.lastTransitionTime) : now.getTime();
   const deadline = progressStart + o.timeoutSeconds * 1000;
   let requeueAfterMs: number | undefined;
   if (ready.status === 'False' && !FAILED_REASONS.has(ready.reason)) {
