@@ -28,6 +28,18 @@ export function CategoryBadge(props: { category: string }) {
   return <span class="badge badge-category">{props.category}</span>;
 }
 
+/** An app's category and tag badges, as the catalog card and the app page show them. */
+export function AppBadges(props: { app: { category: string; tags: Tag[] } }) {
+  return (
+    <p class="badges">
+      <CategoryBadge category={props.app.category} />
+      {props.app.tags.map((t) => (
+        <TagBadge key={t.id} tag={t} />
+      ))}
+    </p>
+  );
+}
+
 /** An error from the API in words, with its per-field issues. */
 export function ErrorBox(props: { error: unknown; title?: string }) {
   const e = props.error;

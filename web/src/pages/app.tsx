@@ -1,7 +1,7 @@
 /** One app: description (sanitized markdown), screenshots, versions, owner, launch, and for its owner: visibility and delete. */
 import { useEffect, useState } from 'preact/hooks';
 import { api, VISIBILITY_LABELS, type App, type Instance, type Me, type RuntimeVersion, type Visibility } from '../api.ts';
-import { CategoryBadge, ConfirmButton, ErrorBox, Section, TagBadge, usePoll, VisibilitySelect } from '../components.tsx';
+import { AppBadges, ConfirmButton, ErrorBox, Section, usePoll, VisibilitySelect } from '../components.tsx';
 import { Link, navigate } from '../router.tsx';
 
 /** The long description: markdown rendered and sanitized by a lazily loaded module. */
@@ -122,12 +122,7 @@ export function AppPage(props: { id: string; me: Me }) {
             Version {a.version} · by {a.ownerName} · {VISIBILITY_LABELS[a.visibility]}
           </p>
           <p>{a.description}</p>
-          <p class="badges">
-            <CategoryBadge category={a.category} />
-            {a.tags.map((t) => (
-              <TagBadge key={t.id} tag={t} />
-            ))}
-          </p>
+          <AppBadges app={a} />
         </div>
       </header>
       <Section title="Launch">

@@ -1,7 +1,7 @@
 /** The catalog: every app the API lets this user see, with search and category/tag filters (done by the server). */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { listApps, listTags, type App } from '../api.ts';
-import { CategoryBadge, ErrorBox, TagBadge, usePoll } from '../components.tsx';
+import { AppBadges, ErrorBox, usePoll } from '../components.tsx';
 import { Link } from '../router.tsx';
 
 function AppCard(props: { app: App }) {
@@ -17,12 +17,7 @@ function AppCard(props: { app: App }) {
           {a.version} · {a.ownerName}
         </p>
         <p>{a.description}</p>
-        <p class="badges">
-          <CategoryBadge category={a.category} />
-          {a.tags.map((t) => (
-            <TagBadge key={t.id} tag={t} />
-          ))}
-        </p>
+        <AppBadges app={a} />
       </div>
     </li>
   );
