@@ -256,20 +256,15 @@ describe('web UI in Chromium', { timeout: 300_000 }, () => {
   test('a bad bundle chosen with the file input shows each invalid field with its message', async () => {
     const { page, problems } = await open('alice', '/my-apps');
     await page.getByRole('heading', { name: 'Import a bundle' }).waitFor();
-    const dir = mkdtempSync(join(tmpdir(), 'appstore-web-bad-'));
-    try {
-      const file = join(dir, 'bad.wave');
-      writeFileSync(file, await badBundle());
-      await page.locator('#bundle-file').setInputFiles(file);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // A buffer, not a path: Chromium reads a chosen file lazily when the upload
+    // sends it, so a temp file removed right after choosing made the upload fail.
+    await page.locator('#bundle-file').setInputFiles({ name: 'bad.wave', mimeType: 'application/zip', buffer: await badBundle() });
     const alert = page.getByRole('alert').filter({ hasText: 'The bundle was refused' });
     await alert.waitFor();
     const rows = alert.locator('table.issues tbody tr');
     const byField = new Map<string, string>();
     for (let i = 0; i < (await rows.count()); i++) byField.set((await rows.nth(i).locator('th').textContent()) ?? '', (await rows.nth(i).locator('td').textContent()) ?? '');
-    const all = JSON.stringify([...byField]);
+    const all = `${await alert.textContent()} ${JSON.stringify([...byField])}`;
     assert.match(byField.get('App.Version') ?? '', /"banana" is not a semantic version/, all);
     assert.match(byField.get('App.Name') ?? '', /Name/, all);
     await screenshot(page, 'import-errors');
