@@ -268,6 +268,39 @@ describe('h2o against a running server', () => {
     assert.deepEqual((JSON.parse(remove.stdout) as App).tags, []);
   });
 
+  test('token create prints the secret once; the token works as a profile; list shows its last use; revoke by name stops it', async () => {
+    const created = await as('alice', ['token', 'create', 'nightly build', '--expires-in-days', '7', '-o', 'json']);
+    assert.equal(created.code, 0, created.stderr);
+    const tok = JSON.parse(created.stdout) as { id: string; name: string; token: string; expiresAt: string; createdAt: string };
+    assert.match(tok.token, /^h2oat_/);
+    assert.equal(Date.parse(tok.expiresAt) - Date.parse(tok.createdAt), 7 * 86_400_000);
+
+    const file = join(dir, `token${n++}.toml`);
+    assert.equal((await h2o(['--config', file, 'config', 'setup', '--endpoint', api.url, '--token', tok.token])).code, 0);
+    const used = await h2o(['--config', file, 'app', 'list', '-o', 'json']);
+    assert.equal(used.code, 0, used.stderr);
+    // A platform token cannot mint tokens (a leaked one must not outlive itself): exit 5 with the reason.
+    const mint = await h2o(['--config', file, 'token', 'create', 'child']);
+    assert.equal(mint.code, 5);
+    assert.match(mint.stderr, /a platform token cannot create tokens/);
+
+    const list = await as('alice', ['token', 'list']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^ID\s+NAME\s+CREATED\s+EXPIRES\s+LAST USED\n/);
+    assert.match(list.stdout, new RegExp(`^${tok.id}\\s+nightly build\\s+\\S+\\s+\\d{4}-\\d\\d-\\d\\d [\\d:]+ \\+0000 UTC\\s+\\d+s ago$`, 'm'));
+    assert.doesNotMatch(list.stdout, /h2oat_/);
+    // bob does not see alice's token and cannot revoke it.
+    assert.equal((await as('bob', ['token', 'revoke', 'nightly build'])).code, 3);
+
+    const revoked = await as('alice', ['token', 'revoke', 'nightly build']);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.match(revoked.stdout, new RegExp(`token nightly build \\(${tok.id}\\) revoked`));
+    assert.equal((await h2o(['--config', file, 'app', 'list'])).code, 4);
+    const bad = await as('alice', ['token', 'create', 'x', '--expires-in-days', 'soon']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--expires-in-days: "soon" is not a whole number of days/);
+  });
+
   test('forbidden exits 5 with the server message', async () => {
     // alice lacks the tag's admin role (editors).
     const r = await as('alice', ['tag', 'update', 'beta', '--title', 'Mine']);
@@ -334,7 +367,7 @@ describe('h2o against a running server', () => {
     const r = await as('alice', ['app', 'delete', imported.id]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await as('alice', ['app', 'get', imported.id])).code, 3);
-    for (const cmd of [['config', 'setup'], ['config', 'use'], ['config', 'list'], ['config', 'show'], ['app', 'list'], ['app', 'get'], ['app', 'update'], ['app', 'delete'], ['app', 'download'], ['bundle', 'import'], ['tag', 'list'], ['tag', 'get'], ['tag', 'assign'], ['tag', 'remove'], ['tag', 'update'], ['tag', 'create'], ['tag', 'delete']]) {
+    for (const cmd of [['config', 'setup'], ['config', 'use'], ['config', 'list'], ['config', 'show'], ['app', 'list'], ['app', 'get'], ['app', 'update'], ['app', 'delete'], ['app', 'download'], ['bundle', 'import'], ['tag', 'list'], ['tag', 'get'], ['tag', 'assign'], ['tag', 'remove'], ['tag', 'update'], ['tag', 'create'], ['tag', 'delete'], ['token', 'create'], ['token', 'list'], ['token', 'revoke']]) {
       const h = await h2o([...cmd, '--help']);
       assert.equal(h.code, 0, cmd.join(' '));
       assert.match(h.stdout, new RegExp(`Usage: h2o ${cmd.join(' ')}`));

@@ -271,3 +271,17 @@ export type RuntimeVersionInfo = Static<typeof RuntimeVersionSchema>;
 
 export const RuntimeVersionListSchema = Type.Object({ items: Type.Array(RuntimeVersionSchema) }, { $id: 'RuntimeVersionList' });
 export type RuntimeVersionInfoList = Static<typeof RuntimeVersionListSchema>;
+
+/** A platform API token as listed (never its secret). */
+export const TokenSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    expiresAt: Type.String({ format: 'date-time' }),
+    lastUsedAt: Type.Optional(Type.String({ format: 'date-time', description: 'Last use, to the minute.' })),
+    expired: Type.Boolean(),
+  },
+  { $id: 'Token' },
+);
+export type TokenJson = Static<typeof TokenSchema>;

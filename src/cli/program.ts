@@ -12,6 +12,7 @@ import { registerExecCommand } from './commands/exec.ts';
 import { registerInstanceCommands } from './commands/instance.ts';
 import { registerRuntimeVersionCommands } from './commands/runtime-version.ts';
 import { registerTagCommands } from './commands/tag.ts';
+import { registerTokenCommands } from './commands/token.ts';
 import type { CliContext } from './context.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 
@@ -33,6 +34,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerInstanceCommands(program, ctx);
   registerTagCommands(program, ctx);
   registerRuntimeVersionCommands(program, ctx);
+  registerTokenCommands(program, ctx);
   registerExecCommand(program, ctx);
   // Last, so the script it prints covers every command registered above.
   registerCompletionCommand(program, ctx);

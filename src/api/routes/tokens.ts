@@ -8,28 +8,17 @@
  * must not be able to outlive itself).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { ForbiddenError, UnauthorizedError } from '../../lib/errors.ts';
 import type { Principal } from '../../lib/principal.ts';
 import type { TokenInfo } from '../../repository/tokens.ts';
 import type { ApiContext } from '../app.ts';
+import { TokenSchema, type TokenJson } from '../schemas.ts';
 import type { FastifyRequest } from 'fastify';
 
 /** Longest lifetime of a platform token. */
 export const MAX_TOKEN_DAYS = 365;
 
-export const TokenSchema = Type.Object(
-  {
-    id: Type.String(),
-    name: Type.String(),
-    createdAt: Type.String({ format: 'date-time' }),
-    expiresAt: Type.String({ format: 'date-time' }),
-    lastUsedAt: Type.Optional(Type.String({ format: 'date-time', description: 'Last use, to the minute.' })),
-    expired: Type.Boolean(),
-  },
-  { $id: 'Token' },
-);
-export type TokenJson = Static<typeof TokenSchema>;
 
 const CreateTokenSchema = Type.Object(
   {
