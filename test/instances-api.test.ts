@@ -209,6 +209,35 @@ describe('instance API', () => {
     }
   });
 
+  test('list pages: limit and nextCursor walk the whole list newest first, without repeats; a made-up cursor names the field', async () => {
+    const made = [await run('alice', apps.shared), await run('alice', apps.shared), await run('alice', apps.shared)];
+    let full: Json[] = [];
+    for (let i = 0; i < 100; i++) {
+      full = (await call('alice', 'GET', '/instances')).body.items as Json[];
+      if (made.every((m) => full.some((x) => x.id === m.id))) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(full.length >= 3, JSON.stringify(full));
+    const walked: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const r = await call('alice', 'GET', `/instances?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.ok(r.body.items.length <= 2);
+      walked.push(...r.body.items.map((x: Json) => x.id as string));
+      cursor = r.body.nextCursor as string | undefined;
+      pages++;
+    } while (cursor && pages < 10);
+    assert.deepEqual(walked, full.map((x) => x.id));
+    assert.equal(pages, Math.ceil(full.length / 2));
+    const bad = await call('alice', 'GET', '/instances?cursor=bm90LWEtY3Vyc29y');
+    assert.equal(bad.status, 400);
+    assert.match(JSON.stringify(bad.body), /cursor is not one this server handed out/);
+    assert.equal((await call('alice', 'GET', '/instances?limit=0')).status, 400);
+    for (const m of made) assert.equal((await call('alice', 'DELETE', `/instances/${m.id}`)).status, 204);
+  });
+
   test('status: conditions, the pod with container states, reasons, exit codes and restarts, and recent events', async () => {
     const inst = await run('alice', apps.shared);
     // What the operator would write.

@@ -158,7 +158,10 @@ export const InstanceSchema = Type.Object(
 );
 export type Instance = Static<typeof InstanceSchema>;
 
-export const InstanceListSchema = Type.Object({ items: Type.Array(InstanceSchema) }, { $id: 'InstanceList' });
+export const InstanceListSchema = Type.Object(
+  { items: Type.Array(InstanceSchema), nextCursor: Type.Optional(Type.String({ description: 'Pass as `cursor` to get the next page.' })) },
+  { $id: 'InstanceList' },
+);
 export type InstanceList = Static<typeof InstanceListSchema>;
 
 export const InstanceConditionSchema = Type.Object({
@@ -247,6 +250,8 @@ export const InstanceListQuerySchema = Type.Object({
   all: Type.Optional(Type.Boolean({ description: "Admins: everyone's instances (others: 403)." })),
   app: Type.Optional(Type.String({ maxLength: 100, description: 'Only instances of this app id.' })),
   owner: Type.Optional(Type.String({ maxLength: 255, description: 'Only instances launched by this subject.' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 200, description: 'Page size, newest first.' })),
+  cursor: Type.Optional(Type.String({ maxLength: 400, description: 'The nextCursor of the previous page.' })),
 });
 export type InstanceListQuery = Static<typeof InstanceListQuerySchema>;
 

@@ -57,6 +57,23 @@ export interface InstanceBackend {
 }
 
 /** What routes answer when no cluster is configured. */
+/** Where an instance sorts in lists: newest first, then by name. */
+type ListKey = [createdAt: string, name: string];
+const listKey = (i: AppInstance): ListKey => [isoTime(i.metadata?.creationTimestamp), i.metadata?.name ?? ''];
+/** < 0 when `x` comes before `y` in a list (newer, or same time and smaller name). */
+const newerFirst = (x: ListKey, y: ListKey): number => y[0].localeCompare(x[0]) || x[1].localeCompare(y[1]);
+const encodeInstanceCursor = (k: ListKey): string => Buffer.from(JSON.stringify(k)).toString('base64url');
+
+function decodeInstanceCursor(cursor: string): ListKey {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0]))) return [v[0], v[1]];
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidError('invalid cursor', [{ path: 'cursor', message: 'cursor is not one this server handed out; pass the nextCursor of the previous page, or leave it out to start over' }]);
+}
+
 export function noCluster(): UnavailableError {
   return new UnavailableError(
     'instances need a Kubernetes cluster and none is configured: set Scheduler.KubeConfig (H2O_CLOUD_SCHEDULER_KUBE_CONFIG) to a kubeconfig file, or run the server in a pod',
@@ -365,7 +382,8 @@ export function instanceRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const p = signedIn(request.viewer, 'list your instances');
         const q = request.query;
         if (q.all && !p.admin) throw new ForbiddenError('all=true lists everyone\'s instances and is for admins; leave it out to list yours');
-        const items = b.cache
+        const after = q.cursor === undefined ? undefined : decodeInstanceCursor(q.cursor);
+        const matching = b.cache
           .list()
           .filter((i) => {
             if (!q.all) {
@@ -374,11 +392,15 @@ export function instanceRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
             }
             if (q.app !== undefined && instanceAppId(i) !== q.app) return false;
             if (q.owner !== undefined && i.spec.owner.subject !== q.owner) return false;
-            return true;
+            return after === undefined || newerFirst(listKey(i), after) > 0;
           })
-          .map((i) => toApiInstance(i, ctx.deps.config))
-          .sort((x, y) => y.createdAt.localeCompare(x.createdAt) || x.id.localeCompare(y.id));
-        return { items };
+          .sort((x, y) => newerFirst(listKey(x), listKey(y)));
+        // Only the page is turned into API objects: an admin's all=true may match thousands.
+        const limit = q.limit ?? 200;
+        const page = matching.slice(0, limit);
+        const items = page.map((i) => toApiInstance(i, ctx.deps.config));
+        const last = page.at(-1);
+        return matching.length > limit && last ? { items, nextCursor: encodeInstanceCursor(listKey(last)) } : { items };
       },
     );
 

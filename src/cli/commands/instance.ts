@@ -68,8 +68,13 @@ export function registerInstanceCommands(program: Command, ctx: CliContext): voi
     .addHelpText('after', '\nExamples:\n  $ h2o instance list\n  $ h2o instance list --app 0b0f… -o json\n')
     .action(async (opts: { all?: boolean; app?: string; owner?: string; output: OutputFormat }, cmd: Command) => {
       const client = await openClient(ctx, cmd);
-      const list = await client.json<InstanceList>('GET', '/instances', { query: { all: opts.all ? 'true' : undefined, app: opts.app, owner: opts.owner } });
-      const items = [...list.items].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      const items: InstanceList['items'] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.json<InstanceList>('GET', '/instances', { query: { all: opts.all ? 'true' : undefined, app: opts.app, owner: opts.owner, limit: 500, cursor } });
+        items.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor);
       print(ctx.stdout, opts.output, items, () => instanceTable(items));
     });
 
