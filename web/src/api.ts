@@ -90,11 +90,19 @@ export function listApps(q: { scope?: 'mine' | 'all'; search?: string; category?
   return api<AppList>(`/api/v1/apps?${p}`).then((l) => l.items);
 }
 
-export function listInstances(q: { all?: boolean; app?: string } = {}): Promise<Instance[]> {
+export async function listInstances(q: { all?: boolean; app?: string } = {}): Promise<Instance[]> {
   const p = new URLSearchParams();
   if (q.all) p.set('all', 'true');
   if (q.app) p.set('app', q.app);
-  return api<{ items: Instance[] }>(`/api/v1/instances${p.size ? `?${p}` : ''}`).then((l) => l.items);
+  p.set('limit', '500');
+  // Every page: the tables show them all (an admin's list can pass one page).
+  const items: Instance[] = [];
+  for (;;) {
+    const page = await api<{ items: Instance[]; nextCursor?: string }>(`/api/v1/instances?${p}`);
+    items.push(...page.items);
+    if (!page.nextCursor) return items;
+    p.set('cursor', page.nextCursor);
+  }
 }
 
 /**
