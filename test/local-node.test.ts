@@ -5,16 +5,18 @@
  * bound to its kwok pod IP, serves the real Wave app there, reports readiness
  * from its probe, and a crash is reported as terminated with the exit code.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CoreV1Api, type V1ContainerStatus, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, Watch, type V1ContainerStatus, type V1Pod } from '@kubernetes/client-node';
 import { signLauncherToken } from '../src/auth/launcher-token.ts';
+import { LAUNCHER_POD_STAGE } from '../src/local-node/kwok-stages.ts';
 import { LocalPodRunner } from '../src/local-node/pod-runner.ts';
+import { APP_PORT, READY_PORT } from '../src/operator/desired.ts';
 import { startTestApi, type TestApi } from './support/api-server.ts';
-import { freshNamespace, kubeConfig, type TestNamespace } from './support/kube.ts';
+import { freshNamespace, kubeConfig, kubeconfigPath, type TestNamespace } from './support/kube.ts';
 import { waitFor } from './support/ports.ts';
 import { ensureUv, makeWaveBundle, pythonCacheEnv, waveClientMessages } from './support/python-app.ts';
 
@@ -43,7 +45,7 @@ function launcherPod(name: string, app: { id: string; digest: string }, opts: { 
         {
           name: 'app',
           image: 'appstore/launcher:test',
-          ports: [{ name: 'http', containerPort: 10101 }],
+          ports: [{ name: 'http', containerPort: APP_PORT }, { name: 'ready', containerPort: READY_PORT }],
           env: [
             { name: 'H2O_CLOUD_APP_MODULE', value: 'app.run' },
             { name: 'H2O_CLOUD_APP_DIR', value: '/app' },
@@ -53,10 +55,11 @@ function launcherPod(name: string, app: { id: string; digest: string }, opts: { 
             { name: 'H2O_WAVE_LISTEN', value: ':10101' },
             { name: 'H2O_WAVE_ADDRESS', value: 'http://127.0.0.1:10101' },
             { name: 'H2O_CLOUD_LAUNCHER_FAILURE_HOLD', value: '1' },
+            { name: 'H2O_CLOUD_LAUNCHER_READY_PORT', value: String(READY_PORT) },
             { name: 'GREETING', valueFrom: { configMapKeyRef: { name: 'settings', key: 'greeting' } } },
           ],
-          // HTTP, so "ready" means waved answers (the progress page is a 503).
-          readinessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 1, failureThreshold: 1 },
+          // The operator's probe: the launcher answers 200 only while waved and the app answer.
+          readinessProbe: { httpGet: { path: '/ready', port: 'ready' }, periodSeconds: 1, failureThreshold: 1 },
           volumeMounts: [{ name: 'file-0', mountPath: '/app/config', readOnly: true }],
         },
       ],
@@ -70,6 +73,21 @@ async function readPod(name: string): Promise<V1Pod> {
 }
 
 const status = (p: V1Pod): V1ContainerStatus | undefined => p.status?.containerStatuses?.find((c) => c.name === 'app');
+
+/** True when the cluster's kwok runs our pod stages (a cluster started before them marks launcher pods Ready first). */
+function kwokHasLauncherStage(): boolean {
+  const file = join(process.env.APPSTORE_TEST_CLUSTER_DIR ?? dirname(kubeconfigPath()), 'kwok.yaml');
+  return existsSync(file) && readFileSync(file, 'utf8').includes(LAUNCHER_POD_STAGE);
+}
+
+/** Every status a pod goes through (a watch sees each write; polling could miss a short Ready). */
+async function watchPod(name: string): Promise<{ seen: V1Pod[]; stop: () => void }> {
+  const seen: V1Pod[] = [];
+  const req = await new Watch(kc).watch(`/api/v1/namespaces/${ns.name}/pods`, { fieldSelector: `metadata.name=${name}` }, (_type, obj: V1Pod) => seen.push(obj), () => undefined);
+  return { seen, stop: () => req.abort() };
+}
+
+const readyCondition = (p: V1Pod) => p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
 
 describe('local pod runner', { timeout: 600_000 }, () => {
   before(async () => {
@@ -107,7 +125,7 @@ describe('local pod runner', { timeout: 600_000 }, () => {
     await core.createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: 'launcher' }, stringData: { 'launcher-token': token, settings: 'answer=42' } } });
     await core.createNamespacedPod({ namespace: ns.name, body: launcherPod('hello', app, { restartPolicy: 'Always' }) });
 
-    // kwok says ready at once; the runner takes over: not ready while the launcher prepares, ready once waved answers.
+    // Not ready while the launcher prepares; ready once waved and the app answer (the launcher's /ready).
     let sawNotReadyRunning = false;
     let pod: V1Pod | undefined;
     await waitFor('the pod to be ready by its probe', async () => {
@@ -118,6 +136,8 @@ describe('local pod runner', { timeout: 600_000 }, () => {
     }, 300_000, 200);
     const ip = pod!.status!.podIP!;
     assert.match(ip, /^127\.64\./, 'kwok hands out loopback pod IPs');
+    const readyz = await fetch(`http://${ip}:${READY_PORT}/ready`);
+    assert.equal(readyz.status, 200, await readyz.clone().text());
     assert.equal(pod!.status!.phase, 'Running');
     assert.equal(pod!.status!.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
     const res = await fetch(`http://${ip}:10101/`);
@@ -160,6 +180,7 @@ describe('local pod runner', { timeout: 600_000 }, () => {
     await core.createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: 'launcher' }, stringData: { 'launcher-token': token, settings: 'x' } } }).catch(async () => {
       await core.replaceNamespacedSecret({ namespace: ns.name, name: 'launcher', body: { metadata: { name: 'launcher' }, stringData: { 'launcher-token': token, settings: 'x' } } });
     });
+    const watch = await watchPod('crash-always');
     await core.createNamespacedPod({ namespace: ns.name, body: launcherPod('crash-never', app, { restartPolicy: 'Never' }) });
     await core.createNamespacedPod({ namespace: ns.name, body: launcherPod('crash-always', app, { restartPolicy: 'Always' }) });
     await waitFor('crash-never to terminate', async () => !!status(await readPod('crash-never'))?.state?.terminated, 300_000, 300);
@@ -175,5 +196,16 @@ describe('local pod runner', { timeout: 600_000 }, () => {
     let text = '';
     for await (const c of prev) text += (c as Buffer).toString();
     assert.match(text, /the app \(app\.run\) exited \(exit code \d+\)/);
+
+    // Through two crashes and restarts the pod never read Ready: not from kwok, not from the progress page,
+    // not in the second between waved opening its port and the app dying.
+    await waitFor('crash-always to restart twice', async () => (status(await readPod('crash-always'))?.restartCount ?? 0) >= 2, 300_000, 300);
+    watch.stop();
+    const strict = kwokHasLauncherStage();
+    const takenOver = strict ? 0 : watch.seen.findIndex((p) => status(p)?.ready === false);
+    assert.ok(takenOver >= 0, 'the runner wrote a status');
+    const readyAt = watch.seen.slice(takenOver).filter((p) => readyCondition(p) || status(p)?.ready);
+    assert.deepEqual(readyAt.map((p) => p.metadata?.resourceVersion), [], `a crash-looping pod read Ready (${strict ? 'from creation' : 'after the runner took over; this cluster predates the launcher pod stage'})`);
+    assert.ok(watch.seen.some((p) => status(p)?.state?.waiting?.reason === 'CrashLoopBackOff'), 'the watch saw the crash loop');
   });
 });

@@ -20,6 +20,7 @@ import { fetchBundle, LaunchError } from './download.ts';
 import { installRequirements } from './install.ts';
 import { prefixLines, writeLines, type LineSink } from './output.ts';
 import { ProgressServer, STEPS, type Step } from './progress-page.ts';
+import { canConnect, ReadyServer } from './ready-server.ts';
 import type { LauncherSettings } from './settings.ts';
 
 export { LaunchError } from './download.ts';
@@ -43,6 +44,23 @@ const STOP_GRACE_MS = 5_000;
 
 /** Runs the launcher to the end; resolves to its exit code. */
 export async function runLauncher(s: LauncherSettings, io: LauncherIO): Promise<number> {
+  let ready: ReadyServer | undefined;
+  if (s.readyPort !== undefined) {
+    try {
+      ready = await ReadyServer.listen(s.listen.host, s.readyPort);
+    } catch (err) {
+      writeLines(io.out, 'launcher', `cannot listen on ${s.listen.host || '*'}:${s.readyPort} for the readiness endpoint (H2O_CLOUD_LAUNCHER_READY_PORT): ${(err as Error).message}`);
+      return 1;
+    }
+  }
+  try {
+    return await launch(s, io, ready);
+  } finally {
+    await ready?.close();
+  }
+}
+
+async function launch(s: LauncherSettings, io: LauncherIO, ready: ReadyServer | undefined): Promise<number> {
   const log = (m: string) => writeLines(io.out, 'launcher', m);
   const title = s.childEnv.H2O_CLOUD_APP_TITLE || s.childEnv.H2O_CLOUD_APP_NAME || s.module;
   await mkdir(s.workDir, { recursive: true });
@@ -57,6 +75,7 @@ export async function runLauncher(s: LauncherSettings, io: LauncherIO): Promise<
   let step: Step = STEPS[0];
   const begin = (next: Step, detail?: string) => {
     step = next;
+    ready?.setCheck(() => Promise.resolve(`preparing the app (${next})`));
     progress.set({ step, ...(detail ? { detail } : {}) });
     io.onStep?.(step);
     log(`${step}${detail ? ` (${detail})` : ''}`);
@@ -64,6 +83,7 @@ export async function runLauncher(s: LauncherSettings, io: LauncherIO): Promise<
   const fail = async (err: unknown): Promise<number> => {
     const message = err instanceof Error ? err.message : String(err);
     log(`FAILED at "${step}": ${message}`);
+    ready?.setCheck(() => Promise.resolve(`the launcher failed at "${step}"`));
     progress.set({ step, error: message });
     // Kept up a while so the user reads why; the pod's restart brings it back.
     if (s.failureHoldSeconds > 0 && !io.signal?.aborted) {
@@ -77,7 +97,7 @@ export async function runLauncher(s: LauncherSettings, io: LauncherIO): Promise<
   try {
     begin(STEPS[0]);
     const bundleFile = join(s.workDir, 'bundle.wave');
-    const got = await fetchBundle({ url: s.bundleURL, ...(s.bundleDigest ? { digest: s.bundleDigest } : {}), ...(s.launcherToken ? { token: s.launcherToken } : {}), dest: bundleFile, maxBytes: (io.limits ?? DEFAULT_BUNDLE_LIMITS).maxBundleBytes });
+    const got = await fetchBundle({ url: s.bundleURL, ...(s.bundleDigest ? { digest: s.bundleDigest } : {}), ...(s.launcherToken ? { token: s.launcherToken } : {}), dest: bundleFile, maxBytes: (io.limits ?? DEFAULT_BUNDLE_LIMITS).maxBundleBytes, ...(io.signal ? { signal: io.signal } : {}) });
     log(`bundle fetched: ${got.size} bytes, sha256:${got.sha256}${s.bundleDigest ? ' (digest verified)' : ''}`);
     await unpack(bundleFile, s.appDir, join(s.workDir, 'extract'), io.limits ?? DEFAULT_BUNDLE_LIMITS);
     await rm(bundleFile, { force: true });
@@ -88,7 +108,7 @@ export async function runLauncher(s: LauncherSettings, io: LauncherIO): Promise<
     const env = { ...s.childEnv };
     // With a resource volume, downloads survive restarts too.
     if (s.resourcePath && !env.UV_CACHE_DIR) env.UV_CACHE_DIR = join(s.resourcePath, 'uv-cache');
-    const inst = await installRequirements({ appDir: s.appDir, venvDir, python: s.python, ...(s.uv !== undefined ? { uv: s.uv } : {}), env, out: io.out, reuse: !!s.resourcePath });
+    const inst = await installRequirements({ appDir: s.appDir, venvDir, python: s.python, ...(s.uv !== undefined ? { uv: s.uv } : {}), env, out: io.out, reuse: !!s.resourcePath, ...(io.signal ? { signal: io.signal } : {}) });
     log(inst.reused ? `reusing the Python environment in ${venvDir} (requirements unchanged)` : `requirements installed with ${inst.installer} in ${inst.seconds.toFixed(1)}s`);
     if (io.signal?.aborted) return stopEarly(progress);
 
@@ -100,8 +120,13 @@ export async function runLauncher(s: LauncherSettings, io: LauncherIO): Promise<
       throw new LaunchError(`waved was not found at ${waved}: add h2o-wave to requirements.txt (its wheel ships waved), or use a runtime image that provides it (H2O_CLOUD_LAUNCHER_WAVED)`);
     }
   } catch (err) {
+    if (io.signal?.aborted) {
+      log(`stopping: the launcher was asked to stop during "${step}"`);
+      return stopEarly(progress);
+    }
     return fail(err);
   }
+  if (io.signal?.aborted) return stopEarly(progress);
 
   // Hand the port over: the progress page stops, waved listens where it was.
   const appHost = s.listen.host && s.listen.host !== '0.0.0.0' && s.listen.host !== '::' ? s.listen.host : '127.0.0.1';
@@ -118,7 +143,12 @@ export async function runLauncher(s: LauncherSettings, io: LauncherIO): Promise<
     source: 'waved',
   });
   const connectHost = appHost;
-  const up = await waitForPort(connectHost, s.listen.port, wavedProc, WAVED_START_MS);
+  const up = await waitForPort(connectHost, s.listen.port, wavedProc, WAVED_START_MS, io.signal);
+  if (io.signal?.aborted) {
+    log('stopping: the launcher was asked to stop while waved started');
+    await stopChild(wavedProc.child);
+    return 0;
+  }
   if (up !== true) {
     await stopChild(wavedProc.child);
     // The port is free again: show why on the page.
@@ -147,14 +177,24 @@ export async function runLauncher(s: LauncherSettings, io: LauncherIO): Promise<
     source: 'app',
   });
   io.onStep?.('running');
+  const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+  // Ready once both answer: the app's port opens only after it registered with waved (uvicorn starts the app first).
+  ready?.setCheck(async () => {
+    if (!alive(wavedProc.child) || !alive(appProc.child)) return 'waved or the app exited';
+    if (!(await canConnect(connectHost, s.listen.port))) return `waved does not answer on port ${s.listen.port}`;
+    if (!(await canConnect(appHost, appPort))) return `the app (${s.module}) is starting: it does not answer on ${appAddress} yet`;
+    return true;
+  });
 
-  const aborted = io.signal ? once(io.signal, 'abort').then(() => 'abort' as const) : new Promise<never>(() => undefined);
+  // An abort that came before this line counts too (a listener added later never hears it).
+  const aborted = !io.signal ? new Promise<never>(() => undefined) : io.signal.aborted ? Promise.resolve('abort' as const) : once(io.signal, 'abort').then(() => 'abort' as const);
   const first = await Promise.race([wavedProc.exit.then((e) => ({ who: 'waved', ...e })), appProc.exit.then((e) => ({ who: 'app', ...e })), aborted]);
   if (first === 'abort') {
     log('stopping: the launcher was asked to stop');
     await Promise.all([stopChild(appProc.child), stopChild(wavedProc.child)]);
     return 0;
   }
+  ready?.setCheck(() => Promise.resolve(`${first.who} exited`));
   log(`${first.who === 'app' ? `the app (${s.module})` : 'waved'} exited (${first.describe}); stopping ${first.who === 'app' ? 'waved' : 'the app'}`);
   await Promise.all([stopChild(appProc.child), stopChild(wavedProc.child)]);
   return first.code === 0 || first.code === null ? 1 : first.code;
@@ -256,11 +296,12 @@ function freePort(host: string): Promise<number> {
 }
 
 /** Resolves true once host:port accepts a connection, or a reason string (the process exited, or time ran out). */
-async function waitForPort(host: string, port: number, proc: Child, timeoutMs: number): Promise<true | string> {
+async function waitForPort(host: string, port: number, proc: Child, timeoutMs: number, signal?: AbortSignal): Promise<true | string> {
   let exited: string | undefined;
   void proc.exit.then((e) => (exited = e.describe));
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    if (signal?.aborted) return 'the launcher was asked to stop';
     if (exited) return `it exited (${exited})`;
     const ok = await new Promise<boolean>((res) => {
       const sock = connect({ host, port });

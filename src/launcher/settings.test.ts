@@ -38,6 +38,13 @@ test('bad or missing variables: one InvalidError naming each', () => {
   assert.throws(() => launcherSettingsFromEnv({ ...base, H2O_CLOUD_BUNDLE_DIGEST: 'md5:abc' }), /must be sha256/);
 });
 
+test('the readiness port: optional, a port number other than the listen port', () => {
+  assert.equal(launcherSettingsFromEnv(base).readyPort, undefined);
+  assert.equal(launcherSettingsFromEnv({ ...base, H2O_CLOUD_LAUNCHER_READY_PORT: '10102' }).readyPort, 10102);
+  assert.throws(() => launcherSettingsFromEnv({ ...base, H2O_WAVE_LISTEN: ':10101', H2O_CLOUD_LAUNCHER_READY_PORT: '10101' }), /H2O_CLOUD_LAUNCHER_READY_PORT: "10101" must be a port number/);
+  assert.throws(() => launcherSettingsFromEnv({ ...base, H2O_CLOUD_LAUNCHER_READY_PORT: 'http' }), /H2O_CLOUD_LAUNCHER_READY_PORT/);
+});
+
 test('listen addresses', () => {
   assert.deepEqual(parseListen('127.64.0.3:10101'), { host: '127.64.0.3', port: 10101 });
   assert.deepEqual(parseListen('[::1]:80'), { host: '::1', port: 80 });

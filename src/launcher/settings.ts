@@ -32,6 +32,8 @@ export interface LauncherSettings {
   resourcePath?: string;
   /** Where the progress page and then waved listen. '' host = every interface. */
   listen: { host: string; port: number };
+  /** Port of the readiness endpoint (GET /ready, on the listen host): 200 only while waved and the app answer. */
+  readyPort?: number;
   /** How the app reaches waved (H2O_WAVE_ADDRESS). */
   waveAddress: string;
   /** URL path prefix waved serves under (BASE_URL routing), with a trailing slash. */
@@ -83,6 +85,11 @@ export function launcherSettingsFromEnv(env: Record<string, string | undefined>)
   } catch (err) {
     issues.push(...(err as InvalidError).issues);
   }
+  const readyRaw = get('H2O_CLOUD_LAUNCHER_READY_PORT');
+  const readyPort = readyRaw === undefined ? undefined : Number(readyRaw);
+  if (readyPort !== undefined && !(Number.isInteger(readyPort) && readyPort > 0 && readyPort < 65536 && readyPort !== listen.port)) {
+    issues.push({ path: 'H2O_CLOUD_LAUNCHER_READY_PORT', message: `${JSON.stringify(readyRaw)} must be a port number (1-65535) other than the H2O_WAVE_LISTEN port` });
+  }
   const loopback = listen.host && listen.host !== '0.0.0.0' && listen.host !== '::' ? listen.host : '127.0.0.1';
   const waveAddress = get('H2O_WAVE_ADDRESS') ?? `http://${loopback}:${listen.port}`;
   let baseURL = get('H2O_WAVE_BASE_URL') ?? '/';
@@ -113,6 +120,7 @@ export function launcherSettingsFromEnv(env: Record<string, string | undefined>)
     workDir,
     ...(resourcePath ? { resourcePath } : {}),
     listen,
+    ...(readyPort !== undefined ? { readyPort } : {}),
     waveAddress,
     baseURL,
     python: get('H2O_CLOUD_LAUNCHER_PYTHON') ?? 'python3',

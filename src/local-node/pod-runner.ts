@@ -9,9 +9,11 @@
  * from the readiness probe, terminated with the exit code, restarts with
  * backoff. Logs go to files, served through the PodLogSource interface.
  *
- * kwok and the runner share a pod's status without fighting: kwok's default
- * pod-ready stage acts only on pods without status.podIP; the runner waits
- * for that IP, and from then on kwok leaves the status alone (see
+ * kwok and the runner share a pod's status without fighting: kwok's pod
+ * stages act only on pods without status.podIP; for launcher pods the local
+ * cluster's stage (kwok-stages.ts) gives the IP and "ContainerCreating",
+ * never Ready. The runner waits for that IP; from then on the status is the
+ * runner's alone, and Ready comes only from the pod's readiness probe (see
  * docs/launcher.md, "Local pod runner").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,13 +28,13 @@ import type pino from 'pino';
 import { Informer, objectKey, splitKey } from '../k8s/informer.ts';
 import type { PodLogRequest, PodLogSource } from '../k8s/pod-logs.ts';
 import { UnavailableError } from '../lib/errors.ts';
+import { LAUNCHER_ENV } from './kwok-stages.ts';
 import { readLogFile } from './log-files.ts';
 import { materializeVolumes, objectReaders, PodConfigError, resolveEnv } from './pod-volumes.ts';
 
 /** Nodes kwok manages carry this annotation (test/cluster/nodes.ts). */
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
-/** A container runs the launcher when its env has this variable (src/operator/desired.ts sets it). */
-export const LAUNCHER_ENV = 'H2O_CLOUD_BUNDLE_URL';
+export { LAUNCHER_ENV };
 
 /** The launcher of this checkout, run by the current Node. */
 export const DEFAULT_LAUNCHER_COMMAND = [process.execPath, join(import.meta.dirname, '..', '..', 'bin', 'launcher.mjs')];
@@ -63,6 +65,7 @@ interface Run {
   log?: WriteStream;
   ready: boolean;
   probeFailures: number;
+  probeSuccesses: number;
   probeTimer?: NodeJS.Timeout;
   restartTimer?: NodeJS.Timeout;
   stopping: boolean;
@@ -155,8 +158,10 @@ export class LocalPodRunner implements PodLogSource {
     // kwok gives the IP first (its pod-ready stage); after that it leaves the status to us.
     if (!container || !pod.status?.podIP) return;
     if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') return;
-    const fresh: Run = { uid: pod.metadata!.uid!, key, container, podIP: pod.status.podIP, restartCount: 0, ready: false, probeFailures: 0, stopping: false };
+    const fresh: Run = { uid: pod.metadata!.uid!, key, container, podIP: pod.status.podIP, restartCount: 0, ready: false, probeFailures: 0, probeSuccesses: 0, stopping: false };
     this.runs.set(key, fresh);
+    // Taken over: not ready until the probe says so (a cluster with kwok's default stages marked it Ready already).
+    await this.patchStatus(fresh, { waiting: { reason: 'ContainerCreating' } });
     await this.startContainer(fresh);
   }
 
@@ -201,6 +206,7 @@ export class LocalPodRunner implements PodLogSource {
     run.startedAt = new Date();
     run.ready = false;
     run.probeFailures = 0;
+    run.probeSuccesses = 0;
     child.stdout!.pipe(run.log, { end: false });
     child.stderr!.pipe(run.log, { end: false });
     this.opts.logger?.info({ pod: run.key, ip: run.podIP, pid: child.pid, restart: run.restartCount }, 'local pod runner: started the launcher');
@@ -215,10 +221,11 @@ export class LocalPodRunner implements PodLogSource {
     const period = (probe?.periodSeconds ?? 10) * 1000;
     const tick = async () => {
       if (run.stopping || !run.child || run.child.exitCode !== null || run.child.signalCode !== null) return;
+      // As a kubelet: failureThreshold failures in a row make it unready, successThreshold successes ready again.
       const ok = probe ? await runProbe(probe, run.container, run.podIP) : true;
-      if (ok) run.probeFailures = 0;
-      else run.probeFailures++;
-      const ready = ok ? true : run.probeFailures >= (probe?.failureThreshold ?? 3) ? false : run.ready;
+      run.probeFailures = ok ? 0 : run.probeFailures + 1;
+      run.probeSuccesses = ok ? run.probeSuccesses + 1 : 0;
+      const ready = ok ? (run.ready || run.probeSuccesses >= (probe?.successThreshold ?? 1)) : run.probeFailures >= (probe?.failureThreshold ?? 3) ? false : run.ready;
       if (ready !== run.ready) {
         run.ready = ready;
         await this.patchStatus(run, { running: { startedAt: run.startedAt! } });

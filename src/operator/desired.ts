@@ -35,6 +35,8 @@ export const GPU_RESOURCE = 'nvidia.com/gpu';
 
 /** Port waved listens on inside the pod (Wave's default). */
 export const APP_PORT = 10101;
+/** The launcher's readiness endpoint (GET /ready answers 200 only while waved and the app answer; src/launcher/ready-server.ts). */
+export const READY_PORT = 10102;
 /** Where the launcher unpacks the bundle; relative [[File]] paths are below it. */
 export const APP_DIR = '/app';
 /** Non-root user and group the app runs as; fsGroup makes PVCs writable for it. */
@@ -180,6 +182,7 @@ export function desiredChildren(input: DesiredInput): DesiredResult {
   addPlatformEnv({ name: 'H2O_CLOUD_LAUNCHER_TOKEN', valueFrom: { secretKeyRef: tokenRef } });
   addPlatformEnv({ name: 'H2O_WAVE_LISTEN', value: `:${APP_PORT}` });
   addPlatformEnv({ name: 'H2O_WAVE_ADDRESS', value: `http://127.0.0.1:${APP_PORT}` });
+  addPlatformEnv({ name: 'H2O_CLOUD_LAUNCHER_READY_PORT', value: String(READY_PORT) });
   if (input.routing.mode === 'BASE_URL') {
     addPlatformEnv({ name: 'H2O_WAVE_BASE_URL', value: basePath(input.routing.url) });
   }
@@ -271,11 +274,12 @@ export function desiredChildren(input: DesiredInput): DesiredResult {
   const container: V1Container = {
     name: CONTAINER,
     image: input.runtime.image,
-    ports: [{ name: 'http', containerPort: APP_PORT, protocol: 'TCP' }],
+    ports: [{ name: 'http', containerPort: APP_PORT, protocol: 'TCP' }, { name: 'ready', containerPort: READY_PORT, protocol: 'TCP' }],
     env,
     resources: { ...(Object.keys(limits).length ? { limits } : {}), ...(Object.keys(requests).length ? { requests } : {}) },
-    // The launcher listens early (it shows install progress), so readiness means "reachable", not "app started".
-    readinessProbe: { tcpSocket: { port: 'http' }, periodSeconds: 2, failureThreshold: 3 },
+    // Ready means "the app answers": the app port serves the progress page early (install progress, a failure,
+    // between crash restarts), so the probe asks the launcher, which says 200 only while waved and the app answer.
+    readinessProbe: { httpGet: { path: '/ready', port: 'ready' }, periodSeconds: 2, failureThreshold: 3 },
     securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } },
     ...(mounts.length ? { volumeMounts: mounts } : {}),
   };

@@ -16,6 +16,7 @@ import { stringify } from 'yaml';
 import { freePort } from '../support/ports.ts';
 import { ensureClusterBinaries, kubernetesVersion } from './binaries.ts';
 import type { ClusterBinaries } from './binaries.ts';
+import { KWOK_POD_STAGES } from '../../src/local-node/kwok-stages.ts';
 import { fakeNodes, KWOK_NODE_ANNOTATION, nodeManifest, POD_CIDR } from './nodes.ts';
 import { createPki } from './pki.ts';
 import type { Pki, TokenUser } from './pki.ts';
@@ -329,7 +330,8 @@ function commands(
   // One pod worker: kwok v0.7.0 creates its pod-IP pool lazily without a lock, so parallel workers
   // could each make a pool and hand the first pods the same IP.
   const kwokConfig = join(runDir, 'kwok.yaml');
-  writeFileSync(kwokConfig, 'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions:\n  podPlayStageParallelism: 1\n');
+  // Pod stages: kwok's defaults, except that launcher pods never read Ready from kwok (the local pod runner's probes decide).
+  writeFileSync(kwokConfig, 'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions:\n  podPlayStageParallelism: 1\n' + KWOK_POD_STAGES);
   return [
     [
       'etcd',
