@@ -4,7 +4,8 @@
  * Ctrl-C (SIGTERM) stops it cleanly.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -65,5 +66,68 @@ test('h2o exec runs an app folder locally and prints its URL', { timeout: 600_00
   } finally {
     child.kill('SIGTERM');
   }
+  const stopped = Date.now();
   assert.equal(await exit, 0, stderr);
+  assert.ok(Date.now() - stopped < 10_000, `h2o exec took ${Date.now() - stopped} ms to stop`);
+  // waved and the app (their whole process groups) are gone with it.
+  assert.deepEqual(processesMentioning(resources), [], 'no process of the app is left');
+  await assert.rejects(fetch(`http://127.0.0.1:${port}/`), 'nothing answers on the port');
+});
+
+/** Pids of processes whose command line mentions `text` (Linux /proc). */
+function processesMentioning(text: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text)) found.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+test('SIGTERM while the requirements install stops the installer and h2o exec at once', { timeout: 120_000 }, async () => {
+  const uv = await ensureUv();
+  // A package index that takes connections and never answers: the install hangs until it is stopped.
+  const held = new Set<Socket>();
+  let connected!: () => void;
+  const firstConnection = new Promise<void>((res) => (connected = res));
+  const index = createServer((sock) => {
+    held.add(sock);
+    sock.on('error', () => undefined);
+    sock.once('close', () => held.delete(sock));
+    connected();
+  });
+  await new Promise<void>((res) => index.listen(0, '127.0.0.1', res));
+  const indexURL = `http://127.0.0.1:${(index.address() as { port: number }).port}/simple/`;
+  const appDir = writeWaveApp({ name: 'exec-sigterm', requirements: `--index-url ${indexURL}\nh2o-wave-never-answered==1.0.0\n` });
+  const resources = mkdtempSync(join(tmpdir(), 'exec-sigterm-'));
+  dirs.push(appDir, resources);
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'h2o.mjs'), 'exec', '--app-dir', appDir, '--listen', `127.0.0.1:${port}`, '--resource-dir', resources], {
+    // A long HTTP timeout, so only stopping the installer ends it quickly.
+    env: { ...process.env, ...pythonCacheEnv(), UV_HTTP_TIMEOUT: '300', PATH: `${join(uv, '..')}:${process.env.PATH ?? ''}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.resume();
+  const exit = new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+  try {
+    await Promise.race([firstConnection, exit.then(() => assert.fail(`h2o exec exited before installing:\n${stderr}`))]);
+    assert.match(stderr, /Installing Application Dependencies/);
+    const stopped = Date.now();
+    child.kill('SIGTERM');
+    const code = await Promise.race([exit, new Promise<'hung'>((res) => setTimeout(() => res('hung'), 15_000).unref())]);
+    assert.notEqual(code, 'hung', `h2o exec did not stop within 15 s of SIGTERM:\n${stderr}`);
+    assert.equal(code, 0, stderr);
+    assert.ok(Date.now() - stopped < 10_000, `h2o exec took ${Date.now() - stopped} ms to stop`);
+    assert.match(stderr, /stopping: the launcher was asked to stop during "Installing Application Dependencies"/);
+    assert.deepEqual(processesMentioning(resources), [], 'the installer is gone too');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    for (const s of held) s.destroy();
+    await new Promise<void>((res) => index.close(() => res()));
+  }
 });

@@ -28,6 +28,8 @@ export interface FetchBundleOptions {
   /** Where the bundle is written. */
   dest: string;
   maxBytes: number;
+  /** Aborting stops the download. */
+  signal?: AbortSignal;
 }
 
 /** Writes the bundle to `dest` and returns its sha256 (hex); throws LaunchError on HTTP errors, oversize or a wrong digest. */
@@ -39,7 +41,7 @@ export async function fetchBundle(opts: FetchBundleOptions): Promise<{ sha256: s
   } else {
     let res: Response;
     try {
-      res = await fetch(opts.url, { headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {}, redirect: 'error' });
+      res = await fetch(opts.url, { headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {}, redirect: 'error', ...(opts.signal ? { signal: opts.signal } : {}) });
     } catch (err) {
       throw new LaunchError(`cannot reach the Appstore at ${where}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`, { cause: err });
     }
@@ -69,7 +71,7 @@ export async function fetchBundle(opts: FetchBundleOptions): Promise<{ sha256: s
     },
   });
   try {
-    await pipeline(source, meter, createWriteStream(opts.dest, { mode: 0o600 }));
+    await pipeline(source, meter, createWriteStream(opts.dest, { mode: 0o600 }), ...(opts.signal ? [{ signal: opts.signal }] : []));
   } catch (err) {
     await rm(opts.dest, { force: true });
     if (err instanceof LaunchError) throw err;

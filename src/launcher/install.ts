@@ -24,6 +24,8 @@ export interface InstallOptions {
   out: LineSink;
   /** Keep and reuse the venv when its recorded hash matches (resource volume). */
   reuse: boolean;
+  /** Aborting stops the installer (its whole process group) at once. */
+  signal?: AbortSignal;
 }
 
 export interface InstallResult {
@@ -50,16 +52,35 @@ export async function findExecutable(name: string, path: string | undefined): Pr
   return undefined;
 }
 
-/** Runs a command, copying its output prefixed; throws LaunchError with the output's tail on failure. */
-export async function run(cmd: string, args: string[], opts: { cwd: string; env: Record<string, string>; out: LineSink; source: string; what: string }): Promise<void> {
+/** Runs a command, copying its output prefixed; throws LaunchError with the output's tail on failure, or when `signal` stops it. */
+export async function run(cmd: string, args: string[], opts: { cwd: string; env: Record<string, string>; out: LineSink; source: string; what: string; signal?: AbortSignal }): Promise<void> {
+  if (opts.signal?.aborted) throw new LaunchError(`${opts.what} was not started: the launcher was asked to stop`);
   const tail: string[] = [];
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: stopping reaches what it spawns too (uv's builders, pip's subprocesses).
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let killTimer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    const kill = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, sig);
+      } catch {
+        // already gone
+      }
+    };
+    if (child.pid === undefined) return;
+    kill('SIGTERM');
+    killTimer = setTimeout(() => kill('SIGKILL'), 5_000);
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
   const done = Promise.all([prefixLines(child.stdout, opts.out, opts.source, tail), prefixLines(child.stderr, opts.out, opts.source, tail)]);
   const code = await new Promise<number | string>((res) => {
     child.once('error', (err) => res(err.message));
     child.once('close', (c, sig) => res(c ?? sig ?? 1));
   });
+  opts.signal?.removeEventListener('abort', onAbort);
+  clearTimeout(killTimer);
   await done;
+  if (opts.signal?.aborted) throw new LaunchError(`${opts.what} was stopped: the launcher was asked to stop`);
   if (code !== 0) {
     throw new LaunchError(`${opts.what} failed (${typeof code === 'number' ? `exit code ${code}` : code}):\n${tail.slice(-25).join('\n')}`);
   }
@@ -112,7 +133,7 @@ export async function installRequirements(opts: InstallOptions): Promise<Install
   await rm(opts.venvDir, { recursive: true, force: true });
   const uv = opts.uv === null ? undefined : await findExecutable(opts.uv ?? 'uv', opts.env.PATH);
   if (opts.uv && !uv) throw new LaunchError(`uv was asked for at ${opts.uv} (H2O_CLOUD_LAUNCHER_UV) but is not an executable there`);
-  const common = { cwd: opts.appDir, env: opts.env, out: opts.out, source: 'launcher' };
+  const common = { cwd: opts.appDir, env: opts.env, out: opts.out, source: 'launcher', ...(opts.signal ? { signal: opts.signal } : {}) };
   if (uv) {
     await run(uv, ['venv', '--quiet', '--python', opts.python, opts.venvDir], { ...common, what: 'creating the Python environment (uv venv)' });
   } else {

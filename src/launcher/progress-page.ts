@@ -47,6 +47,7 @@ ${state.error ? `<h2>The app could not start</h2>\n<pre id="error">${escape(stat
 export class ProgressServer {
   private state: ProgressState = { step: STEPS[0] };
   private readonly server: Server;
+  private closing = false;
 
   private constructor(private readonly appTitle: string) {
     this.server = createServer((req, res) => {
@@ -56,6 +57,8 @@ export class ProgressServer {
         'cache-control': 'no-store',
         ...(this.state.error ? {} : { 'retry-after': '2' }),
         'x-h2o-launcher-step': this.state.step,
+        // Handing over: the client must not reuse this connection, the next request goes to waved.
+        ...(this.closing ? { connection: 'close' } : {}),
       });
       res.end(req.method === 'HEAD' ? undefined : body);
     });
@@ -79,10 +82,23 @@ export class ProgressServer {
     return this.state;
   }
 
-  /** Stops listening and drops open connections, freeing the port for waved. */
-  async close(): Promise<void> {
+  /**
+   * Hands the port over: stops listening, closes idle keep-alive connections
+   * at once (a browser's next request then reaches waved, not a dead socket
+   * of this server), lets a request in flight get its answer with
+   * `connection: close`, and drops whatever is still open after graceMs.
+   */
+  async close(graceMs = 1000): Promise<void> {
+    this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
+    this.server.closeIdleConnections();
+    const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
     await closed;
+    clearTimeout(timer);
+  }
+
+  /** Open client connections (for tests of the hand-over). */
+  connections(): Promise<number> {
+    return new Promise((resolve, reject) => this.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
   }
 }
