@@ -10,73 +10,32 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import WebSocket, { WebSocketServer } from 'ws';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import WebSocket from 'ws';
 import { loadConfig } from '../src/config/load.ts';
-import { appInstance, APP_INSTANCE_PLURAL, type AppInstance } from '../src/k8s/crd/appinstance.ts';
+import { APP_INSTANCE_PLURAL, type AppInstance } from '../src/k8s/crd/appinstance.ts';
 import { GROUP, VERSION } from '../src/k8s/crd/group.ts';
 import type { Visibility } from '../src/lib/principal.ts';
 import { startServer, type RunningServer } from '../src/server/server.ts';
 import { USERS, type UserName } from './support/api-server.ts';
 import { freshNamespace, kubeConfig, kubeconfigPath, type TestNamespace } from './support/kube.ts';
 import { freePort, waitFor } from './support/ports.ts';
+import { mergePatch, send as rawSend, TestInstances, type Reply, type Upstream } from './support/router-fixtures.ts';
 
 const kc = kubeConfig();
 const custom = kc.makeApiClient(CustomObjectsApi);
-const core = kc.makeApiClient(CoreV1Api);
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const APP_PORT = 10101;
-/** A /16 of our own under 127.64/10, so parallel test files do not collide. */
-const NET = `127.64.${100 + Math.floor(Math.random() * 150)}`;
-
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-}
-
-/** An app on a "pod IP": records every request and upgrade; echoes websocket messages. */
-class Upstream {
-  readonly requests: Seen[] = [];
-  readonly upgrades: Seen[] = [];
-  private server!: Server;
-  constructor(readonly ip: string, private readonly behaviour: 'ok' | 'silent' = 'ok') {}
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      this.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-      if (this.behaviour === 'silent') return; // never answers: the router's timeout must fire
-      req.resume();
-      req.on('end', () => res.end(`hello from ${this.ip} ${req.url}`));
-    });
-    const wss = new WebSocketServer({ noServer: true });
-    this.server.on('upgrade', (req, socket, head) => {
-      this.upgrades.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-      wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(`echo ${String(m)}`)));
-    });
-    await new Promise<void>((r) => this.server.listen(APP_PORT, this.ip, r));
-    return this;
-  }
-  clear(): void {
-    this.requests.length = 0;
-    this.upgrades.length = 0;
-  }
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
 
 let ns: TestNamespace;
 let dataDir: string;
-const servers: Record<'BASE_URL' | 'DOMAIN', { server: RunningServer; port: number }> = {} as never;
+let instances: TestInstances;
+const servers: Record<'BASE_URL' | 'DOMAIN' | 'LOCAL', { server: RunningServer; port: number }> = {} as never;
 const upstreams = new Map<string, Upstream>();
-let nextIP = 1;
 
-async function startAppStore(mode: 'BASE_URL' | 'DOMAIN'): Promise<{ server: RunningServer; port: number }> {
+/** An app store in `mode`: static tokens (the USERS), or Auth.Mode local for 'LOCAL' (BASE_URL routing). */
+async function startAppStore(mode: 'BASE_URL' | 'DOMAIN' | 'LOCAL'): Promise<{ server: RunningServer; port: number }> {
   const port = await freePort();
   const dir = mkdtempSync(join(dataDir, `${mode}-`));
   const file = join(dir, 'appstore.toml');
@@ -88,10 +47,10 @@ async function startAppStore(mode: 'BASE_URL' | 'DOMAIN'): Promise<{ server: Run
       'Server.DataDir': dir,
       'Server.Roles': 'api,router',
       'Server.LogLevel': 'fatal',
-      'Auth.Mode': 'static',
+      'Auth.Mode': mode === 'LOCAL' ? 'local' : 'static',
       'Scheduler.KubeConfig': kubeconfigPath(),
       'Scheduler.Namespace': ns.name,
-      'Router.RoutingMode': mode,
+      'Router.RoutingMode': mode === 'LOCAL' ? 'BASE_URL' : mode,
       'Router.MainHost': `localhost:${port}`,
       'Router.AppsDomain': `apps.localhost:${port}`,
       'Router.UpstreamTimeout': '1s',
@@ -105,23 +64,9 @@ async function startAppStore(mode: 'BASE_URL' | 'DOMAIN'): Promise<{ server: Run
 /** An AppInstance (owner alice unless said otherwise) and, unless `pod: false`, a Ready pod whose IP has a live upstream. */
 async function instance(name: string, visibility: Visibility, opts: { owner?: UserName; pod?: boolean | 'dead'; upstream?: 'ok' | 'silent'; suspend?: boolean } = {}): Promise<Upstream | undefined> {
   const owner = USERS[opts.owner === undefined || opts.owner === 'anonymous' ? 'alice' : opts.owner];
-  const body = appInstance(name, ns.name, { app: { name: 'ai.h2o.wave.test', version: '1.0.0' }, owner: { subject: owner.subject, name: owner.name }, visibility, ...(opts.suspend ? { suspend: true } : {}) });
-  await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns.name, plural: APP_INSTANCE_PLURAL, body });
-  if (opts.pod === false) return undefined;
-  const ip = `${NET}.${nextIP++}`;
-  let up: Upstream | undefined;
-  if (opts.pod !== 'dead') {
-    up = await new Upstream(ip, opts.upstream).start();
-    upstreams.set(name, up);
-  }
-  await core.createNamespacedPod({
-    namespace: ns.name,
-    body: { metadata: { name: `${name}-pod`, labels: { 'hac.h2o.ai/instance': name } }, spec: { schedulingGates: [{ name: 'appstore.test/hold' }], containers: [{ name: 'app', image: 'none' }] } },
-  });
-  await core.patchNamespacedPodStatus(
-    { name: `${name}-pod`, namespace: ns.name, body: { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions: [{ type: 'Ready', status: 'True' }] } } },
-    mergePatch,
-  );
+  const { owner: _, ...rest } = opts;
+  const up = await instances.create(name, visibility, { subject: owner.subject, name: owner.name }, rest);
+  if (up) upstreams.set(name, up);
   return up;
 }
 
@@ -129,41 +74,16 @@ async function getInstance(name: string): Promise<AppInstance> {
   return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns.name, plural: APP_INSTANCE_PLURAL, name })) as AppInstance;
 }
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** One HTTP request to an app store with an explicit Host header (fetch cannot set it). */
-function send(port: number, host: string, path: string, opts: { user?: UserName; headers?: Record<string, string>; method?: string; body?: string | Buffer; chunked?: boolean } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { host, ...opts.headers };
-    if (opts.user && opts.user !== 'anonymous') headers.authorization = `Bearer ${USERS[opts.user].token}`;
-    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    if (opts.body !== undefined) {
-      if (opts.chunked) {
-        // No Content-Length: the limit must be enforced while streaming.
-        const b = Buffer.from(opts.body);
-        req.write(b.subarray(0, 512));
-        setTimeout(() => req.end(b.subarray(512)), 20);
-        return;
-      }
-      req.end(opts.body);
-    } else req.end();
-  });
+/** One HTTP request to an app store as `user` (a static bearer token). */
+function send(port: number, host: string, path: string, opts: Parameters<typeof rawSend>[3] & { user?: UserName } = {}): Promise<Reply> {
+  const { user, ...rest } = opts;
+  return rawSend(port, host, path, user && user !== 'anonymous' ? { ...rest, headers: { ...rest.headers, authorization: `Bearer ${USERS[user].token}` } } : rest);
 }
 
 /** A request for instance `name` in the server's own mode. */
-function open(mode: 'BASE_URL' | 'DOMAIN', name: string, path = '/', opts: Parameters<typeof send>[3] = {}): Promise<Reply> {
+function open(mode: 'BASE_URL' | 'DOMAIN' | 'LOCAL', name: string, path = '/', opts: Parameters<typeof send>[3] = {}): Promise<Reply> {
   const { port } = servers[mode];
-  return mode === 'BASE_URL' ? send(port, `localhost:${port}`, `/instance/${name}${path}`, opts) : send(port, `${name}.apps.localhost:${port}`, path, opts);
+  return mode !== 'DOMAIN' ? send(port, `localhost:${port}`, `/instance/${name}${path}`, opts) : send(port, `${name}.apps.localhost:${port}`, path, opts);
 }
 
 /** Opens a websocket through the router; resolves with the open socket or the refusal status. */
@@ -185,6 +105,7 @@ function websocket(mode: 'BASE_URL' | 'DOMAIN', name: string, user: UserName, he
 before(async () => {
   ns = await freshNamespace('router');
   dataDir = mkdtempSync(join(tmpdir(), 'router-test-'));
+  instances = new TestInstances(ns.name);
   await Promise.all([
     instance('priv', 'PRIVATE'),
     instance('team', 'ALL_USERS'),
@@ -209,13 +130,14 @@ before(async () => {
   );
   servers.BASE_URL = await startAppStore('BASE_URL');
   servers.DOMAIN = await startAppStore('DOMAIN');
+  servers.LOCAL = await startAppStore('LOCAL');
   // The caches list at start; wait until the last status write is visible through the router.
   await waitFor('the failed instance in the router', async () => (await open('BASE_URL', 'broken', '/')).body.includes('exited with code 3'), 20_000);
 });
 
 after(async () => {
   for (const s of Object.values(servers)) await s?.server.close();
-  for (const u of upstreams.values()) await u.close();
+  await instances?.close();
   await ns?.cleanup();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
@@ -223,8 +145,8 @@ after(async () => {
 describe('authorization: every visibility × role, per request', () => {
   // Written out, not computed from the policy, so a policy or router regression fails here.
   const expected: Record<string, Record<UserName, number>> = {
-    priv: { alice: 200, bob: 403, vic: 403, tina: 403, root: 403, anonymous: 302 },
-    team: { alice: 200, bob: 200, vic: 403, tina: 403, root: 200, anonymous: 302 },
+    priv: { alice: 200, bob: 403, vic: 403, tina: 403, root: 403, anonymous: 401 },
+    team: { alice: 200, bob: 200, vic: 403, tina: 403, root: 200, anonymous: 401 },
     pub: { alice: 200, bob: 200, vic: 200, tina: 200, root: 200, anonymous: 200 },
   };
   for (const mode of ['BASE_URL', 'DOMAIN'] as const)
@@ -238,11 +160,11 @@ describe('authorization: every visibility × role, per request', () => {
           assert.equal(up.requests.length, status === 200 ? 1 : 0, `${user}: the upstream saw the request only when allowed`);
           if (status === 200) assert.equal(r.body, `hello from ${up.ip} ${mode === 'BASE_URL' ? `/instance/${name}/page?q=1` : '/page?q=1'}`);
           if (status === 403) assert.match(r.body, /not shared with you/);
-          if (status === 302) {
-            const loc = new URL(r.headers.location!);
-            assert.equal(loc.host, `localhost:${servers[mode].port}`);
-            assert.equal(loc.pathname, '/auth/login');
-            assert.equal(loc.searchParams.get('return'), `/instance/${name}/page?q=1`);
+          // Auth.Mode static has no browser sign-in (no /auth/login): a page that says how to authenticate instead.
+          if (status === 401) {
+            assert.equal(r.headers.location, undefined);
+            assert.match(r.body, /no browser sign-in \(Auth\.Mode &quot;static&quot;\).*Authorization: Bearer/);
+            assert.equal(r.headers['www-authenticate'], 'Bearer');
           }
         }
       });
@@ -286,6 +208,14 @@ describe('what the app receives', () => {
     assert.equal(h['x-forwarded-proto'], 'http');
     assert.equal(h['x-forwarded-host'], `localhost:${servers.BASE_URL.port}`);
     assert.ok(!JSON.stringify(h).includes('secret'), 'no platform secret reaches the app');
+  });
+
+  test('the app cannot set the platform\'s cookies', async () => {
+    for (const mode of ['BASE_URL', 'DOMAIN'] as const) {
+      const r = await open(mode, 'pub', '/cookies');
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.headers['set-cookie'], ['theme=dark; Path=/'], mode);
+    }
   });
 
   test('a request with only platform cookies reaches the app with no Cookie header', async () => {
@@ -431,24 +361,28 @@ describe('changes take effect on the next request', () => {
   });
 });
 
-describe('open redirects', () => {
-  test('sign-in return URLs stay on the main host, whatever the path', async () => {
-    for (const mode of ['BASE_URL', 'DOMAIN'] as const) {
-      const p = servers[mode].port;
-      for (const path of ['//evil.com/x', '/\\evil.com', '/%2F%2Fevil.com', '/..//evil.com', '/@evil.com']) {
-        const r = await open(mode, 'priv', path);
-        assert.equal(r.status, 302, `${mode} ${path}`);
-        const loc = new URL(r.headers.location!);
-        assert.equal(loc.origin, `http://localhost:${p}`);
-        const back = loc.searchParams.get('return')!;
-        assert.ok(back.startsWith('/instance/priv/'), `${mode} ${path}: ${back}`);
-        assert.ok(!/^\/[/\\]/.test(back) && !back.includes('\\'), back);
-        // What the browser would do with the return path after sign-in: stay on the main host.
-        assert.equal(new URL(back, `http://localhost:${p}`).host, `localhost:${p}`);
-      }
-    }
+describe('sign-in per Auth.Mode (oidc: test/router-sessions.test.ts)', () => {
+  test('local: a request without credentials is the local admin (no sign-in step); a bad token gets a 401 page', async () => {
+    for (const name of ['team', 'pub']) assert.equal((await open('LOCAL', name)).status, 200, name);
+    const priv = await open('LOCAL', 'priv');
+    assert.equal(priv.status, 403, 'the local admin is an admin: PRIVATE instances of others stay closed');
+    const bad = await open('LOCAL', 'team', '/', { headers: { authorization: 'Bearer wrong' } });
+    assert.equal(bad.status, 401);
+    assert.equal(bad.headers.location, undefined);
+    assert.match(bad.body, /bearer token is not valid/);
   });
 
+  test('static: anonymous requests to non-public instances get the 401 page in both routing modes, websockets 401', async () => {
+    for (const mode of ['BASE_URL', 'DOMAIN'] as const) {
+      const r = await open(mode, 'team', '/x');
+      assert.equal(r.status, 401, mode);
+      assert.doesNotMatch(JSON.stringify(r.headers) + r.body, /\/auth\/login/);
+      assert.equal((await websocket(mode, 'team', 'anonymous')).status, 401);
+    }
+  });
+});
+
+describe('open redirects', () => {
   test('wrong-mode redirects keep the configured host whatever Host says', async () => {
     const p = servers.DOMAIN.port;
     const r = await send(p, `localhost:${p}`, '/instance/pub//evil.com/');

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Config } from '../config/config.ts';
 import { appsDomain, BASE_PATH_PREFIX, mainHost, type RoutingMode } from '../config/instance-url.ts';
+import { HANDOFF_PATH } from './handoff.ts';
 
 export type RouteTarget =
   /** A request for instance `name`, reached in `mode`; `path` is what goes to the app. */
@@ -17,7 +18,9 @@ export type RouteTarget =
   /** A host this server does not serve. */
   | { kind: 'unknown-host'; host: string }
   /** An absolute-form request target (`GET http://other/… HTTP/1.1`): its host would disagree with Host; refused. */
-  | { kind: 'absolute-form' };
+  | { kind: 'absolute-form' }
+  /** The session hand-off to a DOMAIN instance host, on the main host (./handoff.ts). */
+  | { kind: 'handoff' };
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -58,7 +61,7 @@ export function routeTarget(table: HostTable, req: IncomingMessage): RouteTarget
     // Only /instance/ paths are the router's; other hosts on other paths are left to the API.
     return url.startsWith(BASE_PATH_PREFIX) ? { kind: 'unknown-host', host } : { kind: 'main' };
   }
-  if (!url.startsWith(BASE_PATH_PREFIX)) return { kind: 'main' };
+  if (!url.startsWith(BASE_PATH_PREFIX)) return url.startsWith(HANDOFF_PATH) && (url.length === HANDOFF_PATH.length || url[HANDOFF_PATH.length] === '?') ? { kind: 'handoff' } : { kind: 'main' };
   const rest = url.slice(BASE_PATH_PREFIX.length);
   const end = rest.search(/[/?#]/);
   const name = (end < 0 ? rest : rest.slice(0, end)).toLowerCase();

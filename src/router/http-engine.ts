@@ -27,8 +27,50 @@ export function endToEnd(headers: IncomingHttpHeaders, keepUpgrade = false): Out
   return out;
 }
 
+/**
+ * Request headers for the upstream as a flat [name, value, …] list (Node stores such a list
+ * as is, skipping the per-header setHeader work of an object), without hop-by-hop ones.
+ */
+export function requestHeaderList(headers: IncomingHttpHeaders): string[] {
+  const named = headers.connection ? headers.connection.toLowerCase().split(',').map((s) => s.trim()) : undefined;
+  const out: string[] = [];
+  for (const k in headers) {
+    if (HOP_BY_HOP.has(k) || named?.includes(k)) continue;
+    const v = headers[k];
+    if (v === undefined) continue;
+    if (typeof v === 'string') out.push(k, v);
+    else for (const x of v) out.push(k, x);
+  }
+  return out;
+}
+
+/**
+ * An upstream answer's raw headers (flat list, as received) without hop-by-hop ones and without
+ * Set-Cookie lines for cookies whose names start with `platformCookie` (the app may not set the platform's).
+ */
+export function responseHeaderList(raw: string[], platformCookie?: string): string[] {
+  const out: string[] = [];
+  let named: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!.toLowerCase();
+    const v = raw[i + 1]!;
+    if (HOP_BY_HOP.has(k)) {
+      if (k === 'connection') named = v.toLowerCase().split(',').map((s) => s.trim());
+      continue;
+    }
+    if (platformCookie && k === 'set-cookie' && v.trimStart().startsWith(platformCookie)) continue;
+    out.push(raw[i]!, v);
+  }
+  if (!named) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) if (!named.includes(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+  return kept;
+}
+
 interface WebOptions {
   target: { host: string; port: number };
+  /** Cookies the app may not set (their names start with this): the platform's session, sign-in and instance cookies. */
+  platformCookie?: string;
   agent?: Agent | false;
   buffer?: Readable;
 }
@@ -43,11 +85,18 @@ function rawHead(statusCode: number, statusMessage: string, rawHeaders: string[]
 export class NodeHttpEngine extends EventEmitter implements ProxyEngine {
   web(req: IncomingMessage, res: ServerResponse, options: object, callback: (err: Error) => void): void {
     const o = options as WebOptions;
-    const up: ClientRequest = request({ host: o.target.host, port: o.target.port, method: req.method, path: req.url, headers: endToEnd(req.headers), agent: o.agent ?? false, setHost: false });
+    const up: ClientRequest = request({ host: o.target.host, port: o.target.port, method: req.method, path: req.url, headers: requestHeaderList(req.headers), agent: o.agent ?? false, setHost: false });
     up.once('socket', () => this.emit('proxyReq', up, req));
     up.once('response', (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.statusMessage, endToEnd(ur.headers));
-      ur.pipe(res);
+      res.writeHead(ur.statusCode ?? 502, ur.statusMessage, responseHeaderList(ur.rawHeaders, o.platformCookie));
+      // By hand rather than pipe(): fewer listeners per response, same backpressure.
+      ur.on('data', (chunk: Buffer) => {
+        if (!res.write(chunk)) {
+          ur.pause();
+          res.once('drain', () => ur.resume());
+        }
+      });
+      ur.once('end', () => res.end());
       ur.once('error', () => res.destroy());
     });
     // `on`, not `once`: a second error event without a listener would crash the process.
@@ -60,7 +109,12 @@ export class NodeHttpEngine extends EventEmitter implements ProxyEngine {
     res.once('close', () => {
       if (!res.writableFinished) up.destroy();
     });
-    (o.buffer ?? req).pipe(up);
+    const h = req.headers;
+    if (!o.buffer && (h['content-length'] === undefined || h['content-length'] === '0') && h['transfer-encoding'] === undefined) {
+      // No body (most requests): send the request now instead of piping an empty stream a tick later.
+      req.resume();
+      up.end();
+    } else (o.buffer ?? req).pipe(up);
   }
 
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, options: object, callback: (err: Error) => void): void {

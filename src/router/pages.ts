@@ -76,6 +76,16 @@ export function refuseUpgrade(socket: Duplex, status: number, reason: string, he
 
 export const pages = {
   notFound: (name: string): Page => ({ status: 404, title: 'No such app instance', message: `There is no app instance named "${name}". It may have been deleted; ask its owner for a new link.` }),
+  /** An anonymous request to a non-public instance in a mode without browser sign-in (static, local). */
+  signInNeeded: (name: string, mode: string): Page => ({
+    status: 401,
+    title: 'Sign-in needed',
+    message:
+      mode === 'local'
+        ? `Instance "${name}" is not public, and this request carried no usable credentials. In Auth.Mode "local" a request without an Authorization header acts as the local admin; remove the header, or send a valid bearer token.`
+        : `Instance "${name}" is not public. This app store has no browser sign-in (Auth.Mode "${mode}"): send a bearer token with each request (Authorization: Bearer <token>, a static token from the configuration or a platform token from "h2o token create"), or ask the administrator to configure OpenID Connect sign-in (Auth.Mode "oidc").`,
+    headers: { 'www-authenticate': 'Bearer' },
+  }),
   forbidden: (name: string): Page => ({ status: 403, title: 'You cannot open this app instance', message: `You are signed in, but instance "${name}" is not shared with you. Ask its owner to share it (visibility ALL_USERS or PUBLIC).` }),
   starting: (name: string, detail?: string): Page => ({
     status: 503,

@@ -22,6 +22,8 @@ export interface ProxyOptions {
   /** No response headers (or silence on a plain response) for this long → 504. */
   responseTimeoutMs: number;
   maxBodyBytes: number;
+  /** Set-Cookie lines of app answers naming cookies that start with this are dropped (node-http engine). */
+  platformCookie?: string;
   /** Another engine with http-proxy's interface (the benchmark passes http-proxy and http-proxy-3); default NodeHttpEngine. */
   engine?: ProxyEngine;
 }
@@ -106,7 +108,7 @@ export class UpstreamProxy {
     const chunked = req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined;
     const limit = chunked ? new BodyLimit(this.opts.maxBodyBytes) : undefined;
     if (limit) req.pipe(limit);
-    this.engine.web(req, res, { target: { host: target.host, port: target.port, protocol: 'http:' }, agent: this.agent, xfwd: false, ...(limit ? { buffer: limit } : {}) }, (err) => {
+    this.engine.web(req, res, { target: { host: target.host, port: target.port, protocol: 'http:' }, agent: this.agent, xfwd: false, ...(this.opts.platformCookie ? { platformCookie: this.opts.platformCookie } : {}), ...(limit ? { buffer: limit } : {}) }, (err) => {
       onError(classifyUpstreamError(err), (err as NodeJS.ErrnoException).code === BODY_TOO_LARGE);
     });
     if (limit)

@@ -5,17 +5,19 @@
  * state. The server puts it in front of fastify (src/server/server.ts):
  * `matches(req)` decides, `handle`/`upgrade` serve.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/config.ts';
-import { BASE_PATH_PREFIX, instanceURL, mainHost, publicScheme } from '../config/instance-url.ts';
+import { appsDomain, BASE_PATH_PREFIX, instanceURL, mainHost, publicScheme } from '../config/instance-url.ts';
+import { readCookies } from '../auth/request-auth.ts';
 import { canManageInstance, type PolicyOptions } from '../auth/policy.ts';
 import { AppError } from '../lib/errors.ts';
 import type { Viewer } from '../lib/principal.ts';
 import { ActivityTracker, type ActivityWriter } from './activity.ts';
 import { decide, signInURL } from './authorize.ts';
+import { RESERVED_PREFIX, SESSION_PATH, SessionHandoff } from './handoff.ts';
 import { prepareForwardHeaders, type ForwardOptions } from './forward-headers.ts';
 import { appPath, hostTable, requestHost, routeTarget, type HostTable, type RouteTarget } from './hosts.ts';
 import { RouterMetrics } from './metrics.ts';
@@ -27,8 +29,10 @@ export interface RouterDeps {
   config: Config;
   /** The InstanceCache (src/k8s/instance-cache.ts) or anything with its get/pods(/onChange). */
   instances: InstanceLookup;
-  /** The same authentication the API uses, from the raw request (bearer token or session cookie). */
-  authenticate: (req: IncomingMessage) => Promise<Viewer>;
+  /** The same authentication the API uses, from the request's headers (bearer token or session cookie). */
+  authenticate: (req: { headers: IncomingHttpHeaders }) => Promise<Viewer>;
+  /** The server key (OidcDeps.key); with it, in Auth.Mode oidc, DOMAIN instance hosts get browser sessions by hand-off (./handoff.ts). */
+  sessionKey?: Buffer;
   metrics: Registry;
   logger?: pino.Logger;
   /** Writes status.lastActivityTime (kubeActivityWriter); without it activity is only kept in memory. */
@@ -69,10 +73,16 @@ export function createRouter(deps: RouterDeps): Router {
     connectTimeoutMs: config.router.upstreamConnectTimeout * 1000,
     responseTimeoutMs: config.router.upstreamTimeout * 1000,
     maxBodyBytes: config.router.maxBodySize,
+    platformCookie: config.auth.cookieName,
     ...(deps.proxyEngine ? { engine: deps.proxyEngine } : {}),
   });
   const activity = new ActivityTracker(deps.recordActivity ?? (async () => undefined), config.router.activityFlushInterval * 1000, logger);
   const sockets = new Set<Duplex>();
+  const handoff =
+    deps.sessionKey && config.auth.mode === 'oidc'
+      ? new SessionHandoff({ key: deps.sessionKey, cookieName: config.auth.cookieName, secure: publicScheme(config) === 'https', sessionTTL: config.auth.sessionTTL })
+      : undefined;
+  const main = `${publicScheme(config)}://${mainHost(config)}`;
   const targets = new WeakMap<IncomingMessage, RouteTarget>();
 
   function target(req: IncomingMessage): RouteTarget {
@@ -85,14 +95,28 @@ export function createRouter(deps: RouterDeps): Router {
   const viewers = new Map<string, { viewer: Viewer; until: number }>();
   const sessionCookie = new RegExp(`(?:^|;\\s*)${config.auth.cookieName.replace(/[^A-Za-z0-9_]/g, '\\$&')}=([^;]*)`);
 
-  async function view(req: IncomingMessage): Promise<Viewed> {
+  /**
+   * Who makes a request. On a DOMAIN instance host (`instance` set) with the hand-off on, a browser is
+   * known only by its instance cookie: the app can set any other cookie on its own host.
+   */
+  async function view(req: { headers: IncomingHttpHeaders }, instance?: string): Promise<Viewed> {
     const cookie = req.headers.cookie;
-    const key = `${req.headers.authorization ?? ''}\n${cookie ? (sessionCookie.exec(cookie)?.[1] ?? '') : ''}`;
+    const authorization = req.headers.authorization;
+    let creds = req;
+    let key: string;
+    if (handoff && instance !== undefined && !authorization) {
+      const raw = handoff.rawInstanceCookie(cookie);
+      key = `\n${instance}\n${raw ?? ''}`;
+      const hit = viewers.get(key);
+      if (hit && hit.until > Date.now()) return { viewer: hit.viewer };
+      const token = raw ? handoff.sessionOf(raw, instance) : undefined;
+      creds = { headers: token ? { cookie: `${config.auth.cookieName}=${token}` } : {} };
+    } else key = `${authorization ?? ''}\n${cookie ? (sessionCookie.exec(cookie)?.[1] ?? '') : ''}`;
     const now = Date.now();
     const hit = viewers.get(key);
     if (hit && hit.until > now) return { viewer: hit.viewer };
     try {
-      const viewer = await deps.authenticate(req);
+      const viewer = await deps.authenticate(creds);
       if (viewers.size >= VIEWER_CACHE_MAX) viewers.clear();
       viewers.set(key, { viewer, until: now + VIEWER_CACHE_MS });
       return { viewer };
@@ -130,9 +154,48 @@ export function createRouter(deps: RouterDeps): Router {
     metrics.request(instance, p.status, (performance.now() - started) / 1000);
   }
 
+  /** An anonymous request that needs a signed-in user: sign-in as the mode has it, or a page saying how. */
+  function signIn(res: ServerResponse, t: { name: string; mode: 'DOMAIN' | 'BASE_URL'; path: string }, started: number): void {
+    if (config.auth.mode !== 'oidc') return answer(res, t.name, started, pages.signInNeeded(t.name, config.auth.mode));
+    if (t.mode === 'DOMAIN' && handoff) {
+      const b = handoff.begin(t.name, t.path);
+      res.setHeader('set-cookie', b.setCookie);
+      redirect(res, `${main}${b.handoffPath}`);
+    } else redirect(res, signInURL(config, t.name, t.path, t.mode));
+    metrics.request(t.name, 302, (performance.now() - started) / 1000);
+  }
+
+  /** Hand-off step 2, on the main host: a signed-in browser gets a one-time code for the instance host. */
+  async function startHandoff(req: IncomingMessage, res: ServerResponse, started: number): Promise<void> {
+    if (!handoff) return answer(res, NO_INSTANCE, started, { status: 404, title: 'Not found', message: 'Browser sessions on instance hosts need Auth.Mode = oidc.' });
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const p = handoff.parseStart(new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+    if ('error' in p) return answer(res, NO_INSTANCE, started, pages.badRequest(p.error));
+    const token = readCookies(req.headers.cookie).get(config.auth.cookieName);
+    const v = token ? await view({ headers: { cookie: `${config.auth.cookieName}=${token}` } }) : { viewer: null };
+    if ('page' in v) return answer(res, NO_INSTANCE, started, v.page);
+    res.setHeader('referrer-policy', 'no-referrer');
+    // Not signed in: sign in first, then come back here (a local path, so the sign-in accepts it).
+    if (!token || v.viewer === null) return redirect(res, `${main}/auth/login?return=${encodeURIComponent(url)}`);
+    redirect(res, `${publicScheme(config)}://${p.name}.${appsDomain(config)}${SESSION_PATH}?code=${handoff.issue(token, p.name, p.state, p.returnPath)}`);
+  }
+
+  /** Hand-off step 3 and the other reserved paths of an instance host (never proxied). */
+  function reserved(req: IncomingMessage, res: ServerResponse, name: string, path: string, started: number): void {
+    const q = path.indexOf('?');
+    if (!handoff || (q < 0 ? path : path.slice(0, q)) !== SESSION_PATH) return answer(res, NO_INSTANCE, started, { status: 404, title: 'Not found', message: `Paths under ${RESERVED_PREFIX} belong to the app store.` });
+    const r = handoff.redeem(new URLSearchParams(q < 0 ? '' : path.slice(q + 1)).get('code') ?? '', name, req.headers.cookie);
+    if (!r.ok) return answer(res, NO_INSTANCE, started, { status: 400, title: 'Sign-in did not complete', message: `${r.reason} Open the app again to sign in: ${instanceURL(config, name)}` });
+    res.setHeader('set-cookie', r.setCookie);
+    res.setHeader('referrer-policy', 'no-referrer');
+    redirect(res, r.returnPath);
+  }
+
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const t = target(req);
+    if (t.kind === 'handoff') return startHandoff(req, res, started);
     if (t.kind === 'absolute-form') return answer(res, NO_INSTANCE, started, pages.badRequest('The request target must be a path (absolute-form request targets are not served).'));
     if (t.kind === 'main') return answer(res, NO_INSTANCE, started, pages.badRequest('Not an app instance URL.'));
     if (t.kind === 'unknown-host') return answer(res, NO_INSTANCE, started, pages.unknownHost());
@@ -144,15 +207,13 @@ export function createRouter(deps: RouterDeps): Router {
       // The same instance and path in the configured mode; built from the validated name, so it cannot point elsewhere.
       return redirect(res, instanceURL(config, t.name, mode).replace(/\/$/, '') + appPath(t), 302);
     }
+    if (t.mode === 'DOMAIN' && t.path.startsWith(RESERVED_PREFIX)) return reserved(req, res, t.name, t.path, started);
     const s = routes.lookup(t.name);
     if (s.state === 'not-found') return answer(res, NO_INSTANCE, started, pages.notFound(t.name));
-    const v = await view(req);
+    const v = await view(req, t.mode === 'DOMAIN' ? t.name : undefined);
     if ('page' in v) return answer(res, t.name, started, v.page);
     const d = decide(v.viewer, s.facts, policy);
-    if (d.kind === 'sign-in') {
-      redirect(res, signInURL(config, t.name, t.path, t.mode));
-      return metrics.request(t.name, 302, (performance.now() - started) / 1000);
-    }
+    if (d.kind === 'sign-in') return signIn(res, t, started);
     if (d.kind === 'forbidden') return answer(res, t.name, started, pages.forbidden(t.name));
     const page = statePage(t.name, s, v.viewer, t);
     if (page || s.state !== 'ready') return answer(res, t.name, started, page ?? pages.starting(t.name));
@@ -190,9 +251,10 @@ export function createRouter(deps: RouterDeps): Router {
     // Browsers do not follow redirects on websocket handshakes: the wrong mode is simply not found.
     if (t.mode !== mode) return refuse(NO_INSTANCE, 404, 'Not Found');
     if (foreignOrigin(req)) return refuse(NO_INSTANCE, 403, 'Forbidden');
+    if (t.mode === 'DOMAIN' && t.path.startsWith(RESERVED_PREFIX)) return refuse(NO_INSTANCE, 404, 'Not Found');
     const s = routes.lookup(t.name);
     if (s.state === 'not-found') return refuse(NO_INSTANCE, 404, 'Not Found');
-    const v = await view(req);
+    const v = await view(req, t.mode === 'DOMAIN' ? t.name : undefined);
     if ('page' in v) return refuse(t.name, v.page.status, v.page.status === 401 ? 'Unauthorized' : 'Service Unavailable');
     const d = decide(v.viewer, s.facts, policy);
     if (d.kind === 'sign-in') return refuse(t.name, 401, 'Unauthorized');

@@ -142,6 +142,7 @@ export async function startServer(config: Config, warnings: string[] = [], opts:
         config,
         instances: instanceBackend?.cache ?? { get: () => undefined, pods: () => [] },
         authenticate: deps.auth.authenticate,
+        ...(deps.oidc ? { sessionKey: deps.oidc.key } : {}),
         metrics,
         logger,
         ...(instanceBackend ? { recordActivity: kubeActivityWriter(instanceBackend.kc, instanceBackend.namespace) } : {}),
