@@ -3,9 +3,9 @@
  * tests a header the browser adds, carries who the user is — page script
  * never sees a token) and the JSON shapes of docs/api.md.
  */
-import type { App, AppList, ImportResult, Me, Tag } from '../../src/api/schemas.ts';
+import type { App, AppList, ImportResult, InstanceStatusDetail, Me, Tag } from '../../src/api/schemas.ts';
 
-export type { App, ImportResult, Me, Tag };
+export type { App, ImportResult, InstanceStatusDetail, Me, Tag };
 export type Visibility = App['visibility'];
 export const VISIBILITIES: Visibility[] = ['PRIVATE', 'ALL_USERS', 'PUBLIC'];
 export const VISIBILITY_LABELS: Record<Visibility, string> = {
@@ -104,6 +104,9 @@ export async function listInstances(q: { all?: boolean; app?: string } = {}): Pr
     p.set('cursor', page.nextCursor);
   }
 }
+
+/** One instance with its conditions, pod, containers and recent events (GET /api/v1/instances/:id/status). */
+export const getInstanceStatus = (id: string) => api<InstanceStatusDetail>(`/api/v1/instances/${encodeURIComponent(id)}/status`);
 
 /**
  * Uploads a bundle as the raw request body. XMLHttpRequest, not fetch,

@@ -2,30 +2,27 @@
 import { render } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import { api, getMe, type Me } from './api.ts';
+import { AuthContext, signInHref, type AuthLinks } from './auth.tsx';
 import { ErrorBox, usePoll } from './components.tsx';
 import { AdminPage } from './pages/admin.tsx';
 import { AppPage } from './pages/app.tsx';
 import { Catalog } from './pages/catalog.tsx';
+import { InstancePage } from './pages/instance.tsx';
 import { InstancesPage } from './pages/instances.tsx';
 import { MyAppsPage } from './pages/my-apps.tsx';
 import { Link, usePath } from './router.tsx';
 import './style.css';
 
+const NO_LINKS: AuthLinks = {};
 const ANONYMOUS: Me = { signedIn: false, roles: [], admin: false, fullAccess: false, visitor: false };
-
-/** Where sign-in and sign-out live (GET /api/v1/auth/config); a server without that route gets the OIDC paths. */
-interface AuthLinks {
-  signInURL?: string;
-  signOutURL?: string;
-}
-const OIDC_LINKS: AuthLinks = { signInURL: '/auth/login', signOutURL: '/auth/logout' };
 
 function UserBox(props: { me: Me; links: AuthLinks }) {
   const me = props.me;
   if (!me.signedIn) {
-    if (!props.links.signInURL) return <span class="user muted">Not signed in</span>;
+    const href = signInHref(props.links);
+    if (!href) return <span class="user muted">Not signed in</span>;
     return (
-      <a class="button" href={`${props.links.signInURL}?return=${encodeURIComponent(location.pathname + location.search)}`}>
+      <a class="button" href={href}>
         Sign in
       </a>
     );
@@ -49,6 +46,8 @@ function UserBox(props: { me: Me; links: AuthLinks }) {
 function route(path: string, me: Me) {
   const app = /^\/apps\/([^/]+)\/?$/.exec(path);
   if (app?.[1]) return { title: 'App', page: <AppPage id={decodeURIComponent(app[1])} me={me} /> };
+  const instance = /^\/instances\/([^/]+)\/?$/.exec(path);
+  if (instance?.[1]) return { title: 'Instance', page: <InstancePage id={decodeURIComponent(instance[1])} me={me} /> };
   switch (path.replace(/\/+$/, '') || '/') {
     case '/':
       return { title: 'Apps', page: <Catalog /> };
@@ -77,7 +76,8 @@ function Shell() {
   const path = usePath();
   const who = usePoll(getMe, 60_000);
   const me = who.data ?? ANONYMOUS;
-  const links = usePoll(() => api<AuthLinks>('/api/v1/auth/config').catch(() => OIDC_LINKS), 0).data ?? OIDC_LINKS;
+  // Which sign-in this server has (OIDC: /auth/login and /auth/logout; static tokens and local mode: none).
+  const links = usePoll(() => api<AuthLinks>('/api/v1/auth/config'), 0).data ?? NO_LINKS;
   const main = useRef<HTMLElement>(null);
   const { title, page } = route(path, me);
   // A new page gets its title and moves focus to the content, as a page load would for screen readers.
@@ -94,7 +94,7 @@ function Shell() {
     ['/admin', 'Admin', me.admin],
   ];
   return (
-    <>
+    <AuthContext.Provider value={links}>
       <a class="skip" href="#main">
         Skip to content
       </a>
@@ -121,7 +121,7 @@ function Shell() {
         {who.error ? <ErrorBox error={who.error} title="Could not tell who you are" /> : null}
         {who.data ? page : <p role="status">Loading…</p>}
       </main>
-    </>
+    </AuthContext.Provider>
   );
 }
 

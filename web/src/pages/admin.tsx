@@ -195,7 +195,7 @@ export function AdminPage(props: { me: Me }) {
       <RuntimeVersions />
       <Section title="All instances">
         <ErrorBox error={instances.error} title="Could not load instances" />
-        {instances.data && <InstanceTable instances={instances.data} onChanged={instances.reload} showOwner caption="All instances" />}
+        {instances.data && <InstanceTable instances={instances.data} me={props.me} onChanged={instances.reload} showOwner caption="All instances" />}
       </Section>
       <Section title="All apps">
         <ErrorBox error={apps.error} />

@@ -1,6 +1,7 @@
 /** One app: description (sanitized markdown), screenshots, versions, owner, launch, and for its owner: visibility and delete. */
 import { useEffect, useState } from 'preact/hooks';
 import { api, VISIBILITY_LABELS, type App, type Instance, type Me, type RuntimeVersion, type Visibility } from '../api.ts';
+import { SignInPrompt } from '../auth.tsx';
 import { AppBadges, ConfirmButton, ErrorBox, Section, usePoll, VisibilitySelect } from '../components.tsx';
 import { Link, navigate } from '../router.tsx';
 
@@ -22,11 +23,7 @@ function LaunchForm(props: { app: App; me: Me }) {
   const [error, setError] = useState<unknown>();
   const runtimes = usePoll(() => api<{ items: RuntimeVersion[] }>('/api/v1/runtime-versions').then((r) => r.items), 0);
   if (!props.me.signedIn) {
-    return (
-      <p>
-        <a href={`/auth/login?return=${encodeURIComponent(location.pathname)}`}>Sign in</a> to launch this app.
-      </p>
-    );
+    return <SignInPrompt to="launch this app" />;
   }
   const launch = async (e: Event) => {
     e.preventDefault();

@@ -1,5 +1,6 @@
 /** My instances, refreshed every few seconds (status changes show without a reload). */
 import { listInstances, type Me } from '../api.ts';
+import { SignInPrompt } from '../auth.tsx';
 import { ErrorBox, usePoll } from '../components.tsx';
 import { InstanceTable } from '../instances.tsx';
 import { Link } from '../router.tsx';
@@ -12,9 +13,7 @@ export function InstancesPage(props: { me: Me }) {
     return (
       <>
         <h1>My instances</h1>
-        <p>
-          <a href="/auth/login?return=/instances">Sign in</a> to see your instances.
-        </p>
+        <SignInPrompt to="see your instances" />
       </>
     );
   }
@@ -24,7 +23,7 @@ export function InstancesPage(props: { me: Me }) {
       <h1>My instances</h1>
       <ErrorBox error={list.error} title="Could not load instances" />
       {list.data ? (
-        <InstanceTable instances={mine} onChanged={list.reload} caption="My instances" />
+        <InstanceTable instances={mine} me={props.me} onChanged={list.reload} caption="My instances" />
       ) : (
         !list.error && <p role="status">Loading…</p>
       )}

@@ -1,6 +1,7 @@
 /** For app owners: import a bundle (drag and drop, progress, errors per field), my apps and their visibility, instances of my apps. */
 import { useRef, useState } from 'preact/hooks';
 import { api, listApps, listInstances, uploadBundle, type ImportResult, type Me, type Visibility } from '../api.ts';
+import { SignInPrompt } from '../auth.tsx';
 import { ErrorBox, Section, usePoll, VisibilitySelect } from '../components.tsx';
 import { InstanceTable } from '../instances.tsx';
 import { Link } from '../router.tsx';
@@ -89,9 +90,7 @@ export function MyAppsPage(props: { me: Me }) {
     return (
       <>
         <h1>My apps</h1>
-        <p>
-          <a href="/auth/login?return=/my-apps">Sign in</a> to publish apps.
-        </p>
+        <SignInPrompt to="publish apps" />
       </>
     );
   }
@@ -144,7 +143,7 @@ export function MyAppsPage(props: { me: Me }) {
       </Section>
       <Section title="Instances of my apps">
         <ErrorBox error={instances.error} title="Could not load instances" />
-        {instances.data && <InstanceTable instances={ofMyApps} onChanged={instances.reload} showOwner caption="Instances of my apps" />}
+        {instances.data && <InstanceTable instances={ofMyApps} me={props.me} onChanged={instances.reload} showOwner caption="Instances of my apps" />}
       </Section>
     </>
   );
