@@ -90,7 +90,8 @@ async function main(): Promise<void> {
         userCodeConfirmSource: (ctx, form, _client, _info, userCode) => void (ctx.body = page(`<h1>Confirm ${escape(userCode)}</h1>${form}`)),
         successSource: (ctx) => void (ctx.body = page('<h1>device-sign-in-done</h1>')),
       },
-      rpInitiatedLogout: { enabled: true, logoutSource: (ctx, form) => void (ctx.body = page(`${form}<script>document.forms[0].submit()</script>`)) },
+      // The logout page confirms at once, as a user answering "yes, sign me out" (logout=yes): the provider's own session ends too.
+      rpInitiatedLogout: { enabled: true, logoutSource: (ctx, form) => void (ctx.body = page(`${form.replace('</form>', '<input type="hidden" name="logout" value="yes"/></form>')}<script>document.forms[0].submit()</script>`)) },
       revocation: { enabled: true },
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
