@@ -32,7 +32,11 @@ export function LogView(props: { instance: Instance; onClose: () => void }) {
     setText('');
     setError(undefined);
     const ac = new AbortController();
-    tailLogs(props.instance.id, (chunk) => setText((t) => (t + chunk).slice(-200_000)), ac.signal, { previous }).catch((e: unknown) => {
+    // A chunk read just before the abort must not land in the next stream's text (current ↔ previous).
+    const onText = (chunk: string) => {
+      if (!ac.signal.aborted) setText((t) => (t + chunk).slice(-200_000));
+    };
+    tailLogs(props.instance.id, onText, ac.signal, { previous }).catch((e: unknown) => {
       if (!ac.signal.aborted) setError(e);
     });
     return () => ac.abort();
