@@ -5,14 +5,14 @@
  * bound to its kwok pod IP, serves the real Wave app there, reports readiness
  * from its probe, and a crash is reported as terminated with the exit code.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api, Watch, type V1ContainerStatus, type V1Pod } from '@kubernetes/client-node';
 import { signLauncherToken } from '../src/auth/launcher-token.ts';
-import { LAUNCHER_POD_STAGE } from '../src/local-node/kwok-stages.ts';
+import { clusterRunsLauncherStage } from '../src/local-node/kwok-stages.ts';
 import { LocalPodRunner } from '../src/local-node/pod-runner.ts';
 import { APP_PORT, READY_PORT } from '../src/operator/desired.ts';
 import { startTestApi, type TestApi } from './support/api-server.ts';
@@ -75,10 +75,7 @@ async function readPod(name: string): Promise<V1Pod> {
 const status = (p: V1Pod): V1ContainerStatus | undefined => p.status?.containerStatuses?.find((c) => c.name === 'app');
 
 /** True when the cluster's kwok runs our pod stages (a cluster started before them marks launcher pods Ready first). */
-function kwokHasLauncherStage(): boolean {
-  const file = join(process.env.APPSTORE_TEST_CLUSTER_DIR ?? dirname(kubeconfigPath()), 'kwok.yaml');
-  return existsSync(file) && readFileSync(file, 'utf8').includes(LAUNCHER_POD_STAGE);
-}
+const kwokHasLauncherStage = () => clusterRunsLauncherStage(process.env.APPSTORE_TEST_CLUSTER_DIR ?? dirname(kubeconfigPath()));
 
 /** Every status a pod goes through (a watch sees each write; polling could miss a short Ready). */
 async function watchPod(name: string): Promise<{ seen: V1Pod[]; stop: () => void }> {

@@ -8,6 +8,9 @@
  * marks every pod Ready the moment it gets an IP, so an instance read Ready
  * before its app had even been downloaded.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 /** A container runs the launcher when its env has this variable (src/operator/desired.ts sets it). */
 export const LAUNCHER_ENV = 'H2O_CLOUD_BUNDLE_URL';
 
@@ -21,6 +24,12 @@ const launcherSelector = `    - key: '.spec.containers[].env[]?.name'
 
 const ips = `      hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
       podIP: {{ PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) | Quote }}`;
+
+/** True when the local cluster in `clusterDir` runs these stages (one started before them marks launcher pods Ready at once). */
+export function clusterRunsLauncherStage(clusterDir: string): boolean {
+  const file = join(clusterDir, 'kwok.yaml');
+  return existsSync(file) && readFileSync(file, 'utf8').includes(`name: ${LAUNCHER_POD_STAGE}\n`);
+}
 
 /** kwok Stage documents (YAML, to append to a KwokConfiguration file). Giving any pod stage replaces all of kwok's defaults. */
 export const KWOK_POD_STAGES = `---

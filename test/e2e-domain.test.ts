@@ -1,0 +1,223 @@
+// needs: cluster
+/**
+ * End to end in DOMAIN routing: the server (API, router with
+ * Router.RoutingMode=DOMAIN and AppsDomain apps.localhost:<port>, instance
+ * cache) and the real operator in this process, the local pod runner running
+ * the pods on their kwok IPs. Headless Chromium opens a real Wave app at
+ * http://<instance>.apps.localhost:<port>/ (Chromium resolves *.localhost to
+ * loopback itself) and sees the app's card, which only arrives over Wave's
+ * websocket through the router. A PUBLIC instance opens with no credentials;
+ * a PRIVATE one with its owner's bearer token (the browser sends it on every
+ * request), not with another user's. Browser *sessions* (cookies) across the
+ * apps domain are the router's part and are not tested here.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import type { Browser } from 'playwright-core';
+import { buildApi, type Api } from '../src/api/app.ts';
+import type { InstanceBackend } from '../src/api/routes/instances.ts';
+import { instanceURL } from '../src/config/instance-url.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { installCrds } from '../src/k8s/crd/install.ts';
+import { createMetricsRegistry } from '../src/lib/metrics.ts';
+import { LocalPodRunner } from '../src/local-node/pod-runner.ts';
+import { startOperator, type Operator } from '../src/operator/operator.ts';
+import type { Database } from '../src/repository/db.ts';
+import { createRouter, type Router } from '../src/router/router.ts';
+import { routerServerFactory } from '../src/router/server-factory.ts';
+import { repositoryCatalog } from '../src/server/catalog-port.ts';
+import { startInstanceBackend } from '../src/server/instance-backend.ts';
+import { apiDeps, openStores } from '../src/server/server.ts';
+import { USERS, type UserName } from './support/api-server.ts';
+import { freshNamespace, kubeConfig, kubeconfigPath, type TestNamespace } from './support/kube.ts';
+import { createRuntimeVersion, deleteRuntimeVersion, suffix } from './support/operator.ts';
+import { freePort, waitFor } from './support/ports.ts';
+import { ensureUv, helloSource, makeWaveBundle, pythonCacheEnv } from './support/python-app.ts';
+import { contextAs, launchChromium, screenshot } from './support/web-browser.ts';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
+
+const kc = kubeConfig();
+const rv = `e2e-domain-rv-${suffix()}`;
+const dir = mkdtempSync(join(tmpdir(), 'e2e-domain-'));
+const logger = pino({ level: process.env.APPSTORE_TEST_OPERATOR_LOG ?? 'silent' });
+let ns: TestNamespace;
+let port = 0;
+let url = '';
+let api: Api | undefined;
+let db: Database | undefined;
+let backend: InstanceBackend | undefined;
+let router: Router | undefined;
+let operator: Operator | undefined;
+let runner: LocalPodRunner | undefined;
+let browser: Browser | undefined;
+
+/** The server as startServer composes it, in DOMAIN mode, with the local pod runner as the pod log source. */
+async function startAppstore(): Promise<void> {
+  port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  const file = join(dir, 'appstore.toml');
+  writeFileSync(file, Object.values(USERS).map((u) => `[[Auth.StaticToken]]\nToken = "${u.token}"\nSubject = "${u.subject}"\nName = "${u.name}"\nRoles = ${JSON.stringify(u.roles)}\n`).join('\n'));
+  const { config } = loadConfig({
+    file,
+    flags: {
+      'Server.Listen': `127.0.0.1:${port}`,
+      'Server.PublicURL': `http://localhost:${port}`,
+      'Server.DataDir': join(dir, 'data'),
+      'Auth.Mode': 'static',
+      'Router.RoutingMode': 'DOMAIN',
+      'Router.AppsDomain': `apps.localhost:${port}`,
+      'Scheduler.KubeConfig': kubeconfigPath(),
+      'Scheduler.Namespace': ns.name,
+    },
+  });
+  const stores = await openStores(config);
+  db = stores.db;
+  const metrics = createMetricsRegistry();
+  backend = await startInstanceBackend(config, { logger, logs: runner! });
+  assert.ok(backend);
+  const deps = await apiDeps(config, db, stores.blobs, { logger, metrics, instanceBackend: backend });
+  router = createRouter({ config, instances: backend.cache, authenticate: deps.auth.authenticate, metrics, logger });
+  api = await buildApi({ ...deps, serverFactory: routerServerFactory(router, { maxHeaderSize: config.router.maxHeaderSize }) });
+  await api.listen({ host: '127.0.0.1', port });
+  operator = await startOperator({
+    kc,
+    config: { ...config, runtimeVersions: [] },
+    catalog: repositoryCatalog(deps.apps),
+    launcherKey: deps.launcherKey,
+    apiURL: url,
+    routing: (name) => ({ mode: config.router.routingMode, url: instanceURL(config, name) }),
+    logger,
+    metrics,
+  });
+}
+
+async function call(user: UserName, method: string, path: string, body?: unknown, raw?: { type: string; bytes: Buffer }): Promise<{ status: number; body: Json; text: string }> {
+  const headers: Record<string, string> = raw ? { 'content-type': raw.type } : body !== undefined ? { 'content-type': 'application/json' } : {};
+  if (user !== 'anonymous') headers.authorization = `Bearer ${USERS[user].token}`;
+  const res = await fetch(`${url}/api/v1${path}`, { method, headers, ...(raw ? { body: raw.bytes } : body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const text = await res.text();
+  let parsed: Json = {};
+  try {
+    parsed = text ? (JSON.parse(text) as Json) : {};
+  } catch {
+    // text/plain (logs)
+  }
+  return { status: res.status, body: parsed, text };
+}
+
+/** GET through the router with the Host header of `instanceURL` (Node's resolver need not know *.localhost; Chromium does). */
+function viaHost(instanceURL: string, user: UserName): Promise<{ status: number; text: string }> {
+  const u = new URL(instanceURL);
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { host: u.host, ...(user === 'anonymous' ? {} : { authorization: `Bearer ${USERS[user].token}` }) };
+    const req = request({ host: '127.0.0.1', port, path: u.pathname, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+async function waitReady(id: string): Promise<Json> {
+  let last: Json = {};
+  await waitFor(`instance ${id} Ready`, async () => {
+    last = (await call('alice', 'GET', `/instances/${id}/status`)).body;
+    return last.status === 'Ready';
+  }, 300_000, 300).catch(async (err: unknown) => {
+    const logs = await call('alice', 'GET', `/instances/${id}/logs`);
+    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last)}; logs: ${logs.text.slice(-3000)}`);
+  });
+  return last;
+}
+
+/** Opens the instance in Chromium as `user`; resolves once the app's card (sent over the websocket) shows. */
+async function openInBrowser(user: UserName, instanceURL: string, text: string, shot: string): Promise<void> {
+  const ctx = await contextAs(browser!, user);
+  try {
+    const page = await ctx.newPage();
+    const sockets: string[] = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    const res = await page.goto(instanceURL);
+    assert.equal(new URL(page.url()).host, new URL(instanceURL).host, 'the app stays on its own host (no redirect to the main host)');
+    assert.ok(res, 'Chromium reached the instance host');
+    await page.getByText(text).first().waitFor({ timeout: 60_000 });
+    const ws = new URL(instanceURL.replace(/^http/, 'ws'));
+    assert.ok(sockets.some((s) => s.startsWith(`${ws.protocol}//${ws.host}/_s/`)), `the page opened Wave's websocket on the instance host; opened: ${sockets.join(', ') || 'none'}`);
+    await screenshot(page, shot);
+  } finally {
+    await ctx.close();
+  }
+}
+
+before(async () => {
+  const uv = await ensureUv();
+  await installCrds(kc, { fieldManager: 'appstore-tests' });
+  ns = await freshNamespace('e2e-domain', kc);
+  await createRuntimeVersion(kc, rv, { image: 'registry.example.com/wave-launcher:1.0.0' });
+  runner = await LocalPodRunner.start({
+    kc,
+    namespace: ns.name,
+    dataDir: join(dir, 'node'),
+    baseEnv: { ...(process.env as Record<string, string>), ...pythonCacheEnv(), PATH: `${join(uv, '..')}:${process.env.PATH ?? ''}` },
+    restartBackoffMs: 1000,
+    logger,
+  });
+  await startAppstore();
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await operator?.stop();
+  await router?.close();
+  await api?.close();
+  await backend?.cache.stop();
+  await db?.close();
+  await runner?.stop();
+  await ns?.cleanup();
+  await deleteRuntimeVersion(kc, rv);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('end to end, DOMAIN routing', { timeout: 900_000 }, () => {
+  test('a Wave app opens at <instance>.apps.localhost in Chromium with its websocket working: PUBLIC for anyone, PRIVATE for its owner only', async () => {
+    const bundle = await makeWaveBundle({ name: 'ai.e2e.domain', version: '1.0.0', source: helloSource('Hello from the apps domain'), extraToml: `RuntimeVersion = "${rv}"\n` });
+    const imported = await call('alice', 'POST', '/apps?visibility=ALL_USERS', undefined, { type: 'application/zip', bytes: bundle });
+    assert.equal(imported.status, 201, imported.text);
+    const appId = (imported.body.app ?? imported.body).id as string;
+
+    const pub = await call('alice', 'POST', `/apps/${appId}/instances`, { visibility: 'PUBLIC' });
+    assert.equal(pub.status, 201, pub.text);
+    const priv = await call('alice', 'POST', `/apps/${appId}/instances`, {});
+    assert.equal(priv.status, 201, priv.text);
+    const [pubId, privId] = [pub.body.id as string, priv.body.id as string];
+    const pubURL = `http://${pubId}.apps.localhost:${port}/`;
+    const privURL = `http://${privId}.apps.localhost:${port}/`;
+    for (const [id, u] of [[pubId, pubURL], [privId, privURL]] as const) {
+      const s = await waitReady(id);
+      assert.equal(s.url, u, 'status.url is on the apps domain');
+      // (a cluster started before the launcher pod stage may say Ready a moment early: kwok's default)
+      await waitFor(`${u} to serve the app`, async () => (await viaHost(u, 'alice')).status === 200, 120_000, 250);
+    }
+    assert.equal((await viaHost(pubURL, 'anonymous')).status, 200);
+    assert.equal((await viaHost(privURL, 'alice')).status, 200);
+    assert.equal((await viaHost(privURL, 'bob')).status, 403, 'another user is refused a PRIVATE instance');
+    // The BASE_URL form of an instance is not served in DOMAIN mode.
+    assert.notEqual((await viaHost(`http://localhost:${port}/instance/${pubId}/`, 'anonymous')).status, 200);
+
+    await openInBrowser('anonymous', pubURL, 'Hello from the apps domain', 'e2e-domain-public');
+    await openInBrowser('alice', privURL, 'Hello from the apps domain', 'e2e-domain-private');
+
+    for (const id of [pubId, privId]) assert.equal((await call('alice', 'DELETE', `/instances/${id}`)).status, 204);
+    await waitFor('the instances gone from the router', async () => (await viaHost(pubURL, 'anonymous')).status === 404 && (await viaHost(privURL, 'alice')).status === 404, 120_000, 300);
+  });
+});
