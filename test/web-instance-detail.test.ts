@@ -91,7 +91,8 @@ before(async () => {
   buildWebUI();
   await installCrds(kc, { fieldManager: 'appstore-tests' });
   ns = await freshNamespace('web-detail', kc);
-  await createRuntimeVersion(kc, rv, { image: 'registry.example.com/wave-launcher:1.0.0' });
+  // An appstore.local/ image: the local cluster leaves such launcher pods to the local pod runner (kwok never marks them Ready).
+  await createRuntimeVersion(kc, rv, { image: 'appstore.local/wave-launcher:test' });
   runner = await LocalPodRunner.start({
     kc,
     namespace: ns.name,
