@@ -1,30 +1,35 @@
 // needs: cluster
 /**
  * The operator's availability: leader failover between two operator
- * processes (a crash and a graceful stop), and an apiserver outage mid-run
- * (every connection cut and refused through a TCP proxy, which is what an
- * apiserver restart looks like to the client) survived with the state
- * caught up afterwards.
+ * processes (a crash and a graceful stop), and a real kube-apiserver
+ * restart mid-run (a second apiserver process on the cluster's etcd,
+ * killed and started again) survived with the state caught up afterwards.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { appInstance, INSTANCE_CONDITIONS } from '../src/k8s/crd/index.ts';
 import type { AppInstance } from '../src/k8s/crd/index.ts';
+import { childNames, LABEL_INSTANCE } from '../src/operator/desired.ts';
 import { freshNamespace, kubeConfig, kubeconfigPath } from './support/kube.ts';
 import type { TestNamespace } from './support/kube.ts';
-import { condition, createInstance, createRuntimeVersion, deleteRuntimeVersion, getInstance, MemoryCatalog, operatorConfig, patchInstanceSpec, sampleApp, startTestOperator, suffix } from './support/operator.ts';
+import { condition, createInstance, createRuntimeVersion, deleteRuntimeVersion, ensureOperatorCrds, getInstance, MemoryCatalog, operatorConfig, patchInstanceSpec, sampleApp, startTestOperator, suffix } from './support/operator.ts';
 import { waitFor } from './support/ports.ts';
-import { TcpProxy } from './support/tcp-proxy.ts';
+import { SecondApiserver } from './cluster/second-apiserver.ts';
 
 const kc = kubeConfig();
+const core = kc.makeApiClient(CoreV1Api);
+const apps = kc.makeApiClient(AppsV1Api);
 const RT = `ha-rt-${suffix()}`;
 const app = sampleApp({ name: 'ai.h2o.wave.ha', version: '1.0.0' });
 let ns: TestNamespace;
 
 before(async () => {
   ns = await freshNamespace('operator-ha');
+  // This file installs what it needs itself: it passes alone and in any order.
+  await ensureOperatorCrds(kc, ns.name);
   await createRuntimeVersion(kc, RT, { image: 'registry.example.com/wave-launcher:1.0.0' });
 });
 after(async () => {
@@ -122,30 +127,56 @@ describe('leader failover between two operator processes', () => {
   });
 });
 
-describe('an apiserver outage mid-run', () => {
-  test('the operator survives: after the outage it catches up with what changed meanwhile', async () => {
-    const proxy = await TcpProxy.start(new URL(kc.getCurrentCluster()!.server));
+const clusterDir = process.env.APPSTORE_TEST_CLUSTER_DIR;
+
+/** The operator's children of instance `name`, by kind. */
+async function childrenOf(name: string): Promise<Record<string, string[]>> {
+  const sel = { namespace: ns.name, labelSelector: `${LABEL_INSTANCE}=${name}` };
+  const names = (l: { items: Array<{ metadata?: { name?: string } }> }) => l.items.map((i) => i.metadata!.name!);
+  return {
+    deployments: names(await apps.listNamespacedDeployment(sel)),
+    services: names(await core.listNamespacedService(sel)),
+    secrets: names(await core.listNamespacedSecret(sel)),
+  };
+}
+
+describe('a kube-apiserver restart mid-run', () => {
+  // A second kube-apiserver process on the local cluster's etcd, with its first one's flags and certificates
+  // (test/cluster/second-apiserver.ts): it is killed and started again; the one other tests use never is.
+  test('the operator keeps working once its apiserver is back: what changed meanwhile and new instances are reconciled, without duplicate children', { skip: clusterDir ? false : 'needs the local control plane (APPSTORE_TEST_CLUSTER_DIR) to start a second kube-apiserver' }, async () => {
+    const second = await SecondApiserver.start(clusterDir!);
     const catalog = new MemoryCatalog([app]);
     const config = operatorConfig(ns.name);
     // Another Lease namespace would be cleaner, but the failover test's processes are gone: this one leads alone.
-    const op = await startTestOperator(proxy.kubeConfig(kc), config, catalog, { identity: 'op-proxied' });
+    const op = await startTestOperator(second.kubeConfig(kc), config, catalog, { identity: 'op-restarted-apiserver' });
     try {
-      await waitFor('the proxied operator to lead', async () => op.isLeading(), 60_000, 100);
-      await createInstance(kc, instance('outage-1'));
-      await waitReady('outage-1');
+      await waitFor('the operator on the second apiserver to lead', async () => op.isLeading(), 60_000, 100);
+      await createInstance(kc, instance('restart-1'));
+      await waitReady('restart-1');
+      const before = await childrenOf('restart-1');
 
-      proxy.down = true; // every connection cut, new ones refused
-      await createInstance(kc, instance('outage-2'));
-      await patchInstanceSpec(kc, ns.name, 'outage-1', { suspend: true });
-      await new Promise((r) => setTimeout(r, 8000)); // longer than the renew deadline: leadership is lost too
-      assert.equal((await getInstance(kc, ns.name, 'outage-2'))?.status, undefined, 'nothing reconciled while the apiserver was unreachable');
-      proxy.down = false;
+      await second.kill(); // SIGKILL: its watches and keep-alive connections die, new ones are refused
+      // Changes through the cluster's own apiserver, to the same etcd, while the operator's is down.
+      await createInstance(kc, instance('restart-2'));
+      await patchInstanceSpec(kc, ns.name, 'restart-1', { suspend: true });
+      await new Promise((r) => setTimeout(r, 8000)); // longer than the renew deadline (4 s): leadership is lost too
+      assert.equal((await getInstance(kc, ns.name, 'restart-2'))?.status, undefined, 'nothing reconciled while the apiserver was down');
+      assert.equal(op.isLeading(), false, 'the operator stopped leading without its apiserver');
 
-      await waitReady('outage-2', 60_000);
-      await waitFor('outage-1 to be suspended', async () => (await getInstance(kc, ns.name, 'outage-1'))?.status?.summary === 'Suspended', 60_000);
+      await second.restart(); // same binary, flags and port
+      await waitReady('restart-2', 90_000);
+      await waitFor('restart-1 to be suspended', async () => (await getInstance(kc, ns.name, 'restart-1'))?.status?.summary === 'Suspended', 60_000);
+      await createInstance(kc, instance('restart-3'));
+      await waitReady('restart-3');
+      assert.equal(op.isLeading(), true);
+
+      assert.deepEqual(await childrenOf('restart-1'), before, 'the children of restart-1 are the same objects');
+      for (const name of ['restart-1', 'restart-2', 'restart-3']) {
+        assert.deepEqual(await childrenOf(name), { deployments: [childNames(name).deployment], services: [childNames(name).service], secrets: [childNames(name).secret] }, `exactly one of each child of ${name}`);
+      }
     } finally {
       await op.stop();
-      await proxy.close();
+      await second.stop();
     }
   });
 });

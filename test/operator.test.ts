@@ -18,7 +18,7 @@ import type { Operator } from '../src/operator/operator.ts';
 import { freshNamespace, kubeConfig, apiStatus } from './support/kube.ts';
 import type { TestNamespace } from './support/kube.ts';
 import {
-  condition, createInstance, createRuntimeVersion, deleteInstance, deleteRuntimeVersion, getInstance, getRuntimeVersion, MemoryCatalog, operatorConfig,
+  condition, createInstance, createRuntimeVersion, deleteInstance, deleteRuntimeVersion, ensureOperatorCrds, getInstance, getRuntimeVersion, MemoryCatalog, operatorConfig,
   patchInstanceSpec, sampleApp, startTestOperator, suffix,
 } from './support/operator.ts';
 import { waitFor } from './support/ports.ts';
@@ -72,6 +72,8 @@ async function podsOf(name: string): Promise<V1Pod[]> {
 
 before(async () => {
   ns = await freshNamespace('operator');
+  // This file installs what it needs itself: it passes alone and in any order.
+  await ensureOperatorCrds(kc, ns.name);
   await createRuntimeVersion(kc, RT, { image: IMAGE });
   await createRuntimeVersion(kc, RT_OLD, { image: 'registry.example.com/wave-launcher:0.9.0', deprecated: true });
   await createRuntimeVersion(kc, RT_SEED.replace(/_/g, '-').toLowerCase(), { image: 'registry.example.com/wave-launcher:seed' });

@@ -16,11 +16,13 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { appInstance, API_VERSION, GROUP, RUNTIME_VERSION_KIND, RUNTIME_VERSION_PLURAL, VERSION } from '../../src/k8s/crd/index.ts';
+import { installCrds } from '../../src/k8s/crd/install.ts';
 import { Informer } from '../../src/k8s/informer.ts';
 import { RecordingQueueMetrics } from '../../src/k8s/work-queue.ts';
 import { createMetricsRegistry } from '../../src/lib/metrics.ts';
@@ -121,6 +123,8 @@ const createInstance = (name: string) =>
     body: appInstance(name, ns, { app: { id: app.id }, owner: { subject: 'bench', name: 'bench' }, runtimeVersion: rt, suspend: true }),
   });
 
+// Idempotent: the bench does not rely on someone else having installed the CRDs.
+await installCrds(kc, { fieldManager: 'appstore-bench' });
 await core.createNamespace({ body: { metadata: { name: ns, labels: { 'appstore.test/ephemeral': 'true' } } } });
 await custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural: RUNTIME_VERSION_PLURAL, body: { apiVersion: API_VERSION, kind: RUNTIME_VERSION_KIND, metadata: { name: rt }, spec: { image: 'registry.example.com/wave-launcher:1.0.0' } } });
 const { config } = loadConfig({ flags: { 'Scheduler.Namespace': ns } });
@@ -128,7 +132,7 @@ const queue = new RecordingQueueMetrics();
 let leading = false;
 const op = await startOperator(
   { kc, config, catalog, launcherKey: randomBytes(32), apiURL: 'http://appstore:8080', routing: (n) => ({ mode: 'BASE_URL', url: `http://appstore:8080/instance/${n}/` }), logger: pino({ level: 'silent' }), metrics: createMetricsRegistry() },
-  { queueMetrics: queue, onLeading: () => (leading = true) },
+  { queueMetrics: queue, onLeading: () => (leading = true), ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}) },
 );
 const watch = new ChildWatch();
 try {
@@ -157,6 +161,10 @@ try {
 
   // 2. N_BULK at once.
   queue.queueWaits.length = 0;
+  const reconcilesBefore = queue.workDurations.length;
+  const addsBefore = queue.adds;
+  const retriesBefore = queue.retries;
+  const elu0 = performance.eventLoopUtilization();
   const before = watch.completeCount();
   const t0 = performance.now();
   let next = 0;
@@ -169,6 +177,7 @@ try {
   // Let the status writes and their echoes settle before reading the queue waits.
   await until('the queue to drain', () => queue.currentDepth === 0, 600_000);
   const waitP99 = pct(queue.queueWaits, 99);
+  log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${queue.workDurations.length - reconcilesBefore} reconciles for ${N_BULK} instances, ${queue.adds - addsBefore} adds, ${queue.retries - retriesBefore} retries; bench+operator event loop ${(performance.eventLoopUtilization(elu0).utilization * 100).toFixed(0)}% busy; reconcile p50 ${pct(queue.workDurations.slice(reconcilesBefore), 50).toFixed(1)} ms, p99 ${pct(queue.workDurations.slice(reconcilesBefore), 99).toFixed(1)} ms`);
   log(`bulk: ${N_BULK} AppInstances created in ${(created / 1000).toFixed(1)} s (${IN_FLIGHT} in flight); all children in ${(allChildren / 1000).toFixed(1)} s; queue wait p50 ${pct(queue.queueWaits, 50).toFixed(1)} ms, p99 ${waitP99.toFixed(1)} ms over ${queue.queueWaits.length} reconciles (goal ≤ 1000)`);
 
   // 3. Cache memory of the operator's informers over the N_BULK (+ ratio) instances, in a fresh process.

@@ -119,6 +119,9 @@ export class LeaderElector {
         this.opts.onError?.(err);
       }
       if (signal.aborted) break;
+      // An attempt that outlasted the renew deadline (it hung while the apiserver was down) proves nothing about now:
+      // starting to lead on it would only arm a deadline that already passed and stop again at once.
+      if (ok && !this.leading && performance.now() - now >= this.opts.renewDeadlineMs) ok = false;
       if (ok) {
         if (!this.leading) this.startLeading();
         this.armDeadline(now);

@@ -166,6 +166,27 @@ describe('WorkQueue', () => {
     assert.equal(await q.get(), undefined);
   });
 
+  test('queue wait is timed like client-go: from the first add since the last get, an add during a run included', async () => {
+    const metrics = new RecordingQueueMetrics();
+    const q = new WorkQueue({ metrics });
+    q.add('k');
+    await sleep(40);
+    q.add('k'); // already waiting: the wait still counts from the first add
+    assert.equal(await q.get(), 'k');
+    assert.ok(metrics.queueWaits[0]! >= 38, `first wait ${metrics.queueWaits[0]} ms`);
+    q.add('k'); // while processing: timed from now, through the rest of the run
+    await sleep(50);
+    q.done('k');
+    assert.equal(await q.get(), 'k');
+    assert.ok(metrics.queueWaits[1]! >= 48, `a key added during its run waits for the run: ${metrics.queueWaits[1]} ms`);
+    q.done('k');
+    q.addAfter('k', 60); // a delayed key is timed from when its delay ends
+    assert.equal(await q.get(), 'k');
+    assert.ok(metrics.queueWaits[2]! < 30, `the delay is not queue wait: ${metrics.queueWaits[2]} ms`);
+    q.done('k');
+    await q.shutdown();
+  });
+
   test('run rejects a concurrency that is not a positive integer', async () => {
     const q = new WorkQueue();
     await assert.rejects(q.run(async () => {}, 0), /concurrency must be a positive integer/);

@@ -18,7 +18,13 @@ export interface QueueMetrics {
   add(): void;
   /** Keys now waiting to be handed to a worker. */
   depth(n: number): void;
-  /** Milliseconds a key waited between becoming ready and being handed to a worker. */
+  /**
+   * Milliseconds from a key's add to the get that hands it to a worker — what
+   * client-go's workqueue_queue_duration_seconds (controller-runtime's metric)
+   * measures: timed from the first add since the key's last get (an add while
+   * the key is processing counts, so the rest of that run is part of the
+   * wait); a delayed key is added when its delay ends.
+   */
   queueWait(ms: number): void;
   /** Milliseconds one handler run took. */
   workDuration(ms: number): void;
@@ -118,8 +124,8 @@ export class WorkQueue {
   /** Keys that need processing: waiting in `queue`, or added again while processing. */
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
-  /** When each waiting key became ready, for the queue-wait metric. */
-  private readonly readySince = new Map<string, number>();
+  /** When each dirty key was first added since its last get, for the queue-wait metric. */
+  private readonly addedAt = new Map<string, number>();
   /** Delayed keys: the earliest time each becomes ready and its timer. */
   private readonly delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
@@ -141,6 +147,7 @@ export class WorkQueue {
     this.metrics.add();
     if (this.dirty.has(key)) return;
     this.dirty.add(key);
+    this.addedAt.set(key, performance.now());
     // Re-queued by done() once the current run ends: never two runs of one key at once.
     if (this.processing.has(key)) return;
     this.enqueue(key);
@@ -248,14 +255,13 @@ export class WorkQueue {
     this.delayed.clear();
     this.queue.length = 0;
     this.dirty.clear();
-    this.readySince.clear();
+    this.addedAt.clear();
     this.metrics.depth(0);
     this.waiters.splice(0).forEach((w) => w(undefined));
     if (this.processing.size > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private enqueue(key: string): void {
-    this.readySince.set(key, performance.now());
     const waiter = this.waiters.shift();
     if (waiter) {
       waiter(this.take(key));
@@ -268,8 +274,8 @@ export class WorkQueue {
   private take(key: string): string {
     this.processing.add(key);
     this.dirty.delete(key);
-    const since = this.readySince.get(key);
-    this.readySince.delete(key);
+    const since = this.addedAt.get(key);
+    this.addedAt.delete(key);
     if (since !== undefined) this.metrics.queueWait(performance.now() - since);
     this.metrics.depth(this.queue.length);
     return key;

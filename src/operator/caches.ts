@@ -74,7 +74,8 @@ export class OperatorCaches {
       kind: 'Deployment',
       plural: 'deployments',
       ...common,
-      transform: (d) => ({ apiVersion: d.apiVersion, kind: d.kind, metadata: slimMeta(d), spec: { replicas: d.spec?.replicas } as V1Deployment['spec'], status: d.status }),
+      // No status: the instance's status follows its pods; generation tells a spec change (see InstanceController.childKeys).
+      transform: (d) => ({ apiVersion: d.apiVersion, kind: d.kind, metadata: { ...slimMeta(d), ...(d.metadata?.generation !== undefined ? { generation: d.metadata.generation } : {}) }, spec: { replicas: d.spec?.replicas } as V1Deployment['spec'] }),
     });
     this.services = new Informer<V1Service>(kc, { apiVersion: 'v1', kind: 'Service', plural: 'services', ...common, transform: (s) => ({ apiVersion: s.apiVersion, kind: s.kind, metadata: slimMeta(s) }) });
     this.pvcs = new Informer<V1PersistentVolumeClaim>(kc, {

@@ -29,7 +29,7 @@ export function controllerMetrics(registry: Registry, controller: string): Contr
   const depth = metric(registry, 'appstore_operator_queue_depth', () => new Gauge({ name: 'appstore_operator_queue_depth', help: 'Keys waiting in the work queue.', labelNames: ['controller'], registers }));
   const adds = metric(registry, 'appstore_operator_queue_adds_total', () => new Counter({ name: 'appstore_operator_queue_adds_total', help: 'Keys added to the work queue.', labelNames: ['controller'], registers }));
   const retries = metric(registry, 'appstore_operator_queue_retries_total', () => new Counter({ name: 'appstore_operator_queue_retries_total', help: 'Keys re-added with backoff after a failure.', labelNames: ['controller'], registers }));
-  const wait = metric(registry, 'appstore_operator_queue_wait_seconds', () => new Histogram({ name: 'appstore_operator_queue_wait_seconds', help: 'Time a key waited between becoming ready and being handed to a worker.', labelNames: ['controller'], buckets: LATENCY_BUCKETS, registers }));
+  const wait = metric(registry, 'appstore_operator_queue_wait_seconds', () => new Histogram({ name: 'appstore_operator_queue_wait_seconds', help: 'Time from a key\'s add to the worker taking it (client-go workqueue_queue_duration_seconds).', labelNames: ['controller'], buckets: LATENCY_BUCKETS, registers }));
   const labels = { controller };
   return {
     queue: {

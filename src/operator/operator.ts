@@ -13,10 +13,11 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/config.ts';
 import { objectKey } from '../k8s/informer.ts';
+import { reuseConnections } from '../k8s/kube-config.ts';
 import { LeaderElector } from '../k8s/leader-election.ts';
 import { WorkQueue } from '../k8s/work-queue.ts';
 import type { HandlerResult, QueueMetrics } from '../k8s/work-queue.ts';
-import { OperatorCaches, instanceKeyOfChild } from './caches.ts';
+import { OperatorCaches } from './caches.ts';
 import type { RoutingMode } from './desired.ts';
 import { EventRecorder } from './events.ts';
 import { InstanceController } from './instance-controller.ts';
@@ -25,6 +26,8 @@ import type { CatalogPort } from './resolved-app.ts';
 import { applyConfiguredRuntimeVersions, RuntimeVersionController, runtimeVersionOf } from './runtime-version-controller.ts';
 
 export const LEASE_NAME = 'appstore-operator';
+/** How long instance changes are gathered before a RuntimeVersion's instance count and finalizer are updated. */
+export const RUNTIME_VERSION_COUNT_DELAY_MS = 1000;
 
 export interface OperatorOptions {
   kc: KubeConfig;
@@ -73,11 +76,18 @@ export interface Operator {
 /** Starts campaigning for the Lease; the controllers run while this replica leads. */
 export async function startOperator(opts: OperatorOptions, tuning: OperatorTuning = {}): Promise<Operator> {
   const namespace = opts.config.scheduler.namespace;
+  // One keep-alive pool for every request (client-node would open a connection per request).
+  reuseConnections(opts.kc);
   const identity = tuning.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   const logger = opts.logger.child({ component: 'operator', identity });
   let running: { stop(): Promise<void> } | undefined;
-  let starting: Promise<void> | undefined;
   let leading = false;
+  // Starts and stops run one after the other, in the order leadership changed: when the Lease flaps (won, lost at
+  // the next renew, won again — seen after a real apiserver restart), a stop must not end the controllers of the
+  // start that came after it.
+  let transitions: Promise<void> = Promise.resolve();
+  const inOrder = (step: () => Promise<void>): Promise<void> =>
+    (transitions = transitions.then(step).catch((err: unknown) => logger.error({ err }, 'stopping the controllers failed')));
 
   const startControllers = async (signal: AbortSignal): Promise<void> => {
     const caches = new OperatorCaches(opts.kc, namespace, (err, restartInMs) => logger.warn({ err, restartInMs }, 'watch failed; restarting'));
@@ -87,15 +97,29 @@ export async function startOperator(opts: OperatorOptions, tuning: OperatorTunin
     const extra = tuning.queueMetrics;
     const iq = new WorkQueue({ metrics: extra ? teeMetrics(imetrics.queue, extra) : imetrics.queue, onError: (key, err, retries) => logger.warn({ err, kind: 'AppInstance', key, retries }, 'reconcile failed; retrying with backoff') });
     const rq = new WorkQueue({ metrics: rmetrics.queue, onError: (key, err, retries) => logger.warn({ err, kind: 'RuntimeVersion', name: key, retries }, 'reconcile failed; retrying with backoff') });
-    const instances = new InstanceController({ ...opts, caches, events, logger, ...(tuning.tokenTtlMs ? { tokenTtlMs: tuning.tokenTtlMs } : {}) });
+    const instances = new InstanceController({ ...opts, caches, events, logger, retry: (key) => iq.addRateLimited(key), ...(tuning.tokenTtlMs ? { tokenTtlMs: tuning.tokenTtlMs } : {}) });
     const rvs = new RuntimeVersionController(opts.kc, caches, events, logger);
 
-    caches.instances.enqueueTo(iq, (i) => (i.metadata.namespace === namespace ? [objectKey(i)] : []));
-    for (const inf of caches.children()) inf.enqueueTo(iq, instanceKeyOfChild);
-    // A RuntimeVersion that appears, changes or goes may decide instances that could not be resolved yet.
-    caches.runtimeVersions.enqueueTo({ add: () => caches.instances.list(namespace).filter((i) => !i.status?.resolved?.runtimeVersion).forEach((i) => iq.add(objectKey(i))) });
+    // Keys de-duplicate in the queue; the echoes of our own writes are not even added.
+    caches.instances.enqueueTo(iq, (i) => instances.instanceKeys(i, namespace));
+    for (const inf of caches.children()) inf.enqueueTo(iq, (o) => instances.childKeys(o, inf.get(o.metadata?.namespace, o.metadata?.name ?? '')));
+    // A RuntimeVersion that appears, changes its spec, starts deleting or goes may decide instances that could not be
+    // resolved yet; its status (the instance count, rewritten as instances come) does not: without this filter every
+    // count update re-queued every unresolved instance.
+    const rvSeen = new Map<string, string>();
+    caches.runtimeVersions.enqueueTo({
+      add: (name) => {
+        const rv = caches.runtimeVersions.get(undefined, name);
+        const seen = rv ? `${rv.metadata.uid}/${rv.metadata.generation}/${rv.metadata.deletionTimestamp ? 'deleting' : ''}` : undefined;
+        if (seen === rvSeen.get(name)) return;
+        if (seen) rvSeen.set(name, seen);
+        else rvSeen.delete(name);
+        caches.instances.list(namespace).filter((i) => !i.status?.resolved?.runtimeVersion).forEach((i) => iq.add(objectKey(i)));
+      },
+    });
     caches.runtimeVersions.enqueueTo(rq);
-    caches.instances.enqueueTo(rq, (i) => {
+    // Instance events only change a RuntimeVersion's count and finalizer: batched, at most one reconcile a second.
+    caches.instances.enqueueTo({ add: (rv) => rq.addAfter(rv, RUNTIME_VERSION_COUNT_DELAY_MS) }, (i) => {
       const rv = runtimeVersionOf(i);
       return rv ? [rv] : [];
     });
@@ -124,6 +148,7 @@ export async function startOperator(opts: OperatorOptions, tuning: OperatorTunin
       async stop() {
         await Promise.all([iq.shutdown(), rq.shutdown()]);
         await Promise.all(loops);
+        await instances.idle();
         await caches.stop();
         instances.forgetAll();
         logger.info('controllers stopped');
@@ -132,7 +157,6 @@ export async function startOperator(opts: OperatorOptions, tuning: OperatorTunin
   };
 
   const stopControllers = async () => {
-    await starting?.catch(() => {});
     const r = running;
     running = undefined;
     await r?.stop();
@@ -148,16 +172,18 @@ export async function startOperator(opts: OperatorOptions, tuning: OperatorTunin
     onStartedLeading: (signal) => {
       leading = true;
       logger.info('became leader');
-      starting = startControllers(signal).catch((err: unknown) => {
-        logger.error({ err }, 'controllers failed to start; giving up leadership');
-        // Let another replica try: stepping down is what a crash would do, without the crash.
-        void elector.stop({ release: true }).then(() => elector.start());
-      });
+      void inOrder(() =>
+        (signal.aborted ? Promise.resolve() : startControllers(signal)).catch((err: unknown) => {
+          logger.error({ err }, 'controllers failed to start; giving up leadership');
+          // Let another replica try: stepping down is what a crash would do, without the crash.
+          void elector.stop({ release: true }).then(() => elector.start());
+        }),
+      );
     },
     onStoppedLeading: () => {
       leading = false;
       logger.info('stopped leading');
-      void stopControllers();
+      void inOrder(stopControllers);
     },
     onError: (err) => logger.warn({ err }, 'leader election request failed'),
   });
@@ -165,7 +191,7 @@ export async function startOperator(opts: OperatorOptions, tuning: OperatorTunin
   return {
     isLeading: () => leading && running !== undefined,
     async stop() {
-      await stopControllers();
+      await inOrder(stopControllers);
       await elector.stop({ release: true });
     },
   };

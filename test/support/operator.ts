@@ -4,17 +4,19 @@
  * test namespace, and an operator started in this process.
  */
 import { randomBytes } from 'node:crypto';
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/config.ts';
-import { API_VERSION, GROUP, RUNTIME_VERSION_KIND, RUNTIME_VERSION_PLURAL, VERSION } from '../../src/k8s/crd/index.ts';
+import { API_VERSION, appInstance, GROUP, RUNTIME_VERSION_KIND, RUNTIME_VERSION_PLURAL, VERSION } from '../../src/k8s/crd/index.ts';
+import { installCrds } from '../../src/k8s/crd/install.ts';
 import type { AppInstance, RuntimeVersion, RuntimeVersionSpec } from '../../src/k8s/crd/index.ts';
 import { createMetricsRegistry } from '../../src/lib/metrics.ts';
 import { startOperator, type Operator, type OperatorTuning } from '../../src/operator/operator.ts';
 import type { CatalogPort, ResolvedApp } from '../../src/operator/resolved-app.ts';
 import { apiStatus } from './kube.ts';
+import { waitFor } from './ports.ts';
 
 /** A catalog held in memory; `add` makes an app resolvable later. */
 export class MemoryCatalog implements CatalogPort {
@@ -142,4 +144,46 @@ export function condition(inst: AppInstance | undefined, type: string) {
 /** A short random suffix for cluster-scoped names. */
 export function suffix(): string {
   return randomBytes(3).toString('hex');
+}
+
+/**
+ * Installs the CRDs (idempotent server-side apply; waits for Established) and
+ * waits until the garbage collector handles AppInstance owners: a ConfigMap
+ * owned by a probe AppInstance in `ns` must disappear after the probe is
+ * deleted. The controller manager finds new resource types by discovery every
+ * 30 s, so right after a first install the collector does not know them yet.
+ * Every operator test file calls this itself, so each passes alone and in any order.
+ */
+export async function ensureOperatorCrds(kc: KubeConfig, ns: string, timeoutMs = 90_000): Promise<void> {
+  await installCrds(kc, { fieldManager: 'appstore-tests' });
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+  const name = `gc-probe-${suffix()}`;
+  const probe = (await custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: 'appinstances',
+    namespace: ns,
+    // Suspended, and in a namespace no operator of the test serves yet: nothing reconciles it.
+    body: appInstance(name, ns, { app: { name: 'gc.probe', version: '0.0.0' }, owner: { subject: 'gc-probe', name: 'gc-probe' }, suspend: true }),
+  })) as AppInstance;
+  await core.createNamespacedConfigMap({
+    namespace: ns,
+    body: { metadata: { name, ownerReferences: [{ apiVersion: API_VERSION, kind: probe.kind, name, uid: probe.metadata.uid!, controller: true }] } },
+  });
+  await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'appinstances', namespace: ns, name });
+  await waitFor(
+    'the garbage collector to delete a ConfigMap owned by a deleted AppInstance (it learns new CRDs by discovery every 30 s)',
+    async () => {
+      try {
+        await core.readNamespacedConfigMap({ namespace: ns, name });
+        return false;
+      } catch (err) {
+        if (apiStatus(err) === 404) return true;
+        throw err;
+      }
+    },
+    timeoutMs,
+    250,
+  );
 }

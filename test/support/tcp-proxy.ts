@@ -13,9 +13,12 @@ export class TcpProxy {
   private isBlackhole = false;
   private readonly server: Server;
   port = 0;
+  /** Client connections accepted so far (a client that reuses connections opens few). */
+  accepted = 0;
 
   private constructor(target: URL) {
     this.server = createServer((client) => {
+      this.accepted++;
       if (this.isDown) {
         client.destroy();
         return;
