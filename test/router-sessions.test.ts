@@ -144,6 +144,7 @@ before(async () => {
   ns = await freshNamespace('router-sessions');
   dataDir = mkdtempSync(join(tmpdir(), 'router-sessions-'));
   instances = new TestInstances(ns.name);
+  await TestInstances.ensureCrds();
   const owner = (u: string) => ({ subject: u, name: USERS[u]!.name });
   const [priv, team, bobs] = await Promise.all([
     instances.create('priv', 'PRIVATE', owner('alice')),

@@ -106,6 +106,7 @@ before(async () => {
   ns = await freshNamespace('router');
   dataDir = mkdtempSync(join(tmpdir(), 'router-test-'));
   instances = new TestInstances(ns.name);
+  await TestInstances.ensureCrds();
   await Promise.all([
     instance('priv', 'PRIVATE'),
     instance('team', 'ALL_USERS'),

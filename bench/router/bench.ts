@@ -7,8 +7,13 @@
  *       instance lookup, policy, header rewriting, keep-alive agent), once per proxy engine:
  *       node-http (src/router/http-engine.ts, kept), http-proxy-3 (maintained fork),
  *       http-proxy (unmaintained), http-proxy-3's fetch path (Node's built-in undici).
- * Both proxies run one worker / one process, the fair match on this 2-core machine,
- * where wrk, the upstream and the proxy share the cores.
+ * Like with like: nginx and the router are measured with the same number of
+ * worker processes — one each, and one per core each (nginx worker_processes N,
+ * the router under node:cluster with N workers, as a production router would run
+ * one process per core). The BENCH line uses the per-core match; the one-worker
+ * figures are printed beside it. wrk (1 thread) against the upstream directly
+ * shows the load generator's own ceiling, far above either proxy.
+ * The other engines (http-proxy-3, http-proxy, the fetch path) run with BENCH_ENGINES=all.
  *
  * Figures (goals in parentheses):
  *   vs_nginx       router req/s ÷ nginx req/s at 50 connections (≥ 0.5)
@@ -33,6 +38,14 @@ import { BENCH_TOKEN } from './token.ts';
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.argv[4] ?? 3);
+/**
+ * Node flags of the router processes: a 64 MiB young generation makes scavenges (stop-the-world)
+ * 4× rarer than the default 16 MiB; on a busy machine one scavenge took 100+ ms (the process
+ * waits for a CPU), enough to set p99. docs/router.md recommends the same for production.
+ */
+const ROUTER_NODE_FLAGS = process.env.BENCH_ROUTER_NODE_FLAGS ?? '--max-semi-space-size=64';
+/** wrk against each fresh router before it is measured (V8 compiles the hot path first). */
+const WARMUP_SECONDS = 5;
 const WANTED_WEBSOCKETS = Number(process.argv[3] ?? 10_000);
 /** The open-file limit children get (raised when allowed; some containers cap the hard limit). */
 const FD_LIMIT = Number(spawnSync('sh', ['-c', 'ulimit -n 65536 2>/dev/null; ulimit -n'], { encoding: 'utf8' }).stdout.trim()) || 1024;
@@ -42,6 +55,9 @@ const WEBSOCKETS = Math.min(WANTED_WEBSOCKETS, Math.floor((FD_LIMIT - 1000) / 2)
 const UPSTREAM_IP = '127.64.0.10';
 const WS_UPSTREAM_IP = '127.64.0.11';
 const NGINX_PORT = 18480;
+const CORES = Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()) || 1;
+/** Worker processes of nginx and of the router in the per-core match. */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? CORES);
 const here = new URL('.', import.meta.url).pathname;
 const children: ChildProcess[] = [];
 const work = mkdtempSync(join(tmpdir(), 'bench-router-'));
@@ -84,13 +100,13 @@ async function stop(child: ChildProcess): Promise<void> {
   await Promise.race([exited, sleep(3000).then(() => child.kill('SIGKILL'))]);
 }
 
-function nginxConf(name: string, body: string): string {
+function nginxConf(name: string, body: string, workers = 1): string {
   const dir = join(work, name);
   spawnSync('mkdir', ['-p', dir]);
   const file = join(dir, 'nginx.conf');
   writeFileSync(
     file,
-    `worker_processes 1; daemon off; master_process off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
+    `worker_processes ${workers}; daemon off; master_process ${workers > 1 ? 'on' : 'off'}; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
 events { worker_connections 16384; }
 http { access_log off; client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   keepalive_requests 1000000; keepalive_timeout 75s;
@@ -101,8 +117,8 @@ ${body}
   return file;
 }
 
-async function startNginx(name: string, body: string, port: number, host: string): Promise<ChildProcess> {
-  const conf = nginxConf(name, body);
+async function startNginx(name: string, body: string, port: number, host: string, workers = 1): Promise<ChildProcess> {
+  const conf = nginxConf(name, body, workers);
   const child = spawn('sh', ['-c', `ulimit -n 65536 2>/dev/null; exec nginx -c ${conf} -p ${join(work, name)} -e stderr`], { stdio: 'inherit' });
   children.push(child);
   for (let i = 0; i < 100; i++) {
@@ -154,16 +170,21 @@ function rss(pid: number): number {
   return Number(m?.[1] ?? NaN) * 1024;
 }
 
-async function startRouter(engine: string): Promise<{ child: ChildProcess; url: string }> {
-  const { child, line } = await start(`node --expose-gc --import tsx ${join(here, 'router-process.ts')} ${engine} ${UPSTREAM_IP} ${WS_UPSTREAM_IP}`, /^\{"port"/, 120_000);
+async function startRouter(engine: string, workers = 1): Promise<{ child: ChildProcess; url: string }> {
+  const { child, line } = await start(`node ${ROUTER_NODE_FLAGS} --expose-gc --import tsx ${join(here, 'router-process.ts')} ${engine} ${UPSTREAM_IP} ${WS_UPSTREAM_IP} ${workers}`, /^\{"port"/, 120_000);
   const { port } = JSON.parse(line) as { port: number };
-  return { child, url: `http://127.0.0.1:${port}/` };
+  const url = `http://127.0.0.1:${port}/`;
+  // Warm up before measuring: V8 compiles the hot path after some thousands of requests (nginx needs no warm-up).
+  wrk(url, 50, WARMUP_SECONDS);
+  return { child, url };
 }
 
-/** CPU seconds (user + system) a process has used so far. */
+/** CPU seconds (user + system) a process and its children (nginx or cluster workers) have used so far. */
 function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  const own = (Number(f[11]) + Number(f[12])) / 100;
+  const kids = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+  return own + kids.reduce((a, k) => a + cpuSeconds(k), 0);
 }
 
 interface Target {
@@ -220,27 +241,34 @@ async function main(): Promise<void> {
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(`machine: ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores, load average ${load} at start; every figure is the median of ${ROUNDS} interleaved ${SECONDS} s runs`);
   await startNginx('upstream', `  server { listen ${UPSTREAM_IP}:10101; location / { return 200 "hello from the upstream\\n"; } }`, 10101, UPSTREAM_IP);
-  const nginx = await startNginx(
-    'proxy',
-    `  upstream app { server ${UPSTREAM_IP}:10101; keepalive 256; }
+  const proxyConf = `  upstream app { server ${UPSTREAM_IP}:10101; keepalive 256; }
   server { listen 127.0.0.1:${NGINX_PORT}; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host;
-    proxy_set_header Authorization ""; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto $scheme; } }`,
-    NGINX_PORT,
-    '127.0.0.1',
-  );
-  const engines = [KEPT, 'http-proxy-3', 'http-proxy', 'http-proxy-3-fetch'];
-  const routers = new Map<string, { child: ChildProcess; url: string }>();
-  for (const e of engines) routers.set(e, await startRouter(e));
+    proxy_set_header Authorization ""; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto $scheme; } }`;
   const direct: Target = { label: '(a) upstream directly', url: `http://${UPSTREAM_IP}:10101/` };
-  const viaNginx: Target = { label: '(b) nginx, upstream keepalive', url: `http://127.0.0.1:${NGINX_PORT}/`, pid: nginx.pid! };
-  const router = (e: string): Target => ({ label: `(c) router, ${e}`, url: routers.get(e)!.url, pid: routers.get(e)!.child.pid! });
+  const nginxTarget = (n: ChildProcess, w: number): Target => ({ label: `(b) nginx, ${w} worker${w > 1 ? 's' : ''}, upstream keepalive`, url: `http://127.0.0.1:${NGINX_PORT}/`, pid: n.pid! });
+  const routerTarget = (r: { child: ChildProcess; url: string }, e: string, w: number): Target => ({ label: `(c) router, ${e}, ${w} worker${w > 1 ? 's' : ''}`, url: r.url, pid: r.child.pid! });
 
-  console.log('\nmax throughput, 50 connections');
-  const max = interleaved([direct, viaNginx, ...engines.map(router)], 50);
-  for (const e of engines.slice(1)) await stop(routers.get(e)!.child);
+  // 1. One worker each (and the other engines when asked).
+  let nginx = await startNginx('proxy', proxyConf, NGINX_PORT, '127.0.0.1', 1);
+  const engines = process.env.BENCH_ENGINES === 'all' ? [KEPT, 'http-proxy-3', 'http-proxy', 'http-proxy-3-fetch'] : [KEPT];
+  const routers = new Map<string, { child: ChildProcess; url: string }>();
+  for (const e of engines) routers.set(e, await startRouter(e, 1));
+  console.log('\nmax throughput, 50 connections, one worker each');
+  const nginx1 = nginxTarget(nginx, 1);
+  const one = interleaved([direct, nginx1, ...engines.map((e) => routerTarget(routers.get(e)!, e, 1))], 50);
+  for (const r of routers.values()) await stop(r.child);
+  await stop(nginx);
+  const vsNginx1 = one.get(routerTarget(routers.get(KEPT)!, KEPT, 1).label)!.rps / one.get(nginx1.label)!.rps;
 
-  console.log(`\nconnection scaling, router (${KEPT})`);
-  const kept = router(KEPT);
+  // 2. One worker per core each: the production match (the BENCH line).
+  nginx = await startNginx('proxy', proxyConf, NGINX_PORT, '127.0.0.1', WORKERS);
+  const routerN = await startRouter(KEPT, WORKERS);
+  const viaNginx = nginxTarget(nginx, WORKERS);
+  const kept = routerTarget(routerN, KEPT, WORKERS);
+  console.log(`\nmax throughput, 50 connections, ${WORKERS} workers each`);
+  const max = interleaved([direct, viaNginx, kept], 50);
+
+  console.log(`\nconnection scaling, router (${KEPT}, ${WORKERS} workers)`);
   const c10 = interleaved([{ ...kept, label: '(c) router, 10 connections' }], 10).get('(c) router, 10 connections')!;
   const c200 = interleaved([{ ...kept, label: '(c) router, 200 connections' }], 200).get('(c) router, 200 connections')!;
 
@@ -250,7 +278,7 @@ async function main(): Promise<void> {
   const conns = Math.max(1, Math.round(((best / 2) * delayMs) / 1000));
   console.log(`\nlatency at ~half the router's max rate (${(best / 2).toFixed(0)} req/s nominal): ${conns} connections, ${delayMs} ms pause between requests on each`);
   const lat = interleaved([direct, kept, viaNginx], conns, { delayMs });
-  await stop(routers.get(KEPT)!.child);
+  await stop(routerN.child);
 
   // Idle websockets: a fresh router, RSS before and after WEBSOCKETS connections through it, each after a full GC.
   console.log('');
@@ -278,6 +306,9 @@ async function main(): Promise<void> {
   const drop = ((c10.rps - c200.rps) / c10.rps) * 100;
   console.log('');
   console.log(`CPU per request: nginx ${max.get(viaNginx.label)!.cpuUs.toFixed(0)} µs, router ${max.get(kept.label)!.cpuUs.toFixed(0)} µs → capacity ratio per core ${cpuRatio.toFixed(2)} (load-independent check of vs_nginx)`);
+  console.log(`one worker each: router ÷ nginx ${vsNginx1.toFixed(2)}; ${WORKERS} workers each: ${vsNginx.toFixed(2)}`);
+  console.log(`latency at half rate: router p50 ${lat.get(kept.label)!.p50.toFixed(2)} ms p99 ${lat.get(kept.label)!.p99.toFixed(2)} ms, direct p99 ${lat.get(direct.label)!.p99.toFixed(2)} ms, nginx p99 ${lat.get(viaNginx.label)!.p99.toFixed(2)} ms`);
+  console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   console.log(`goals: vs_nginx ≥ 0.5: ${vsNginx >= 0.5 ? 'met' : 'MISSED'}; added p99 ≤ 1 ms: ${addedP99 <= 1 ? 'met' : 'MISSED'}; c200 drop ≤ 5 %: ${drop <= 5 ? 'met' : 'MISSED'}; ≤ 30 KB per websocket: ${each <= 30_000 && opened === WEBSOCKETS ? 'met' : 'MISSED'}`);
   console.log(`BENCH router vs_nginx=${vsNginx.toFixed(2)} added_p99_ms=${addedP99.toFixed(2)} c200_drop_pct=${drop.toFixed(1)} ws_bytes_each=${Math.round(each)}`);
 }

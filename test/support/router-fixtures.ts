@@ -9,6 +9,7 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { WebSocketServer } from 'ws';
 import { appInstance, APP_INSTANCE_PLURAL } from '../../src/k8s/crd/appinstance.ts';
+import { installCrds } from '../../src/k8s/crd/install.ts';
 import { GROUP, VERSION } from '../../src/k8s/crd/group.ts';
 import type { Visibility } from '../../src/lib/principal.ts';
 import { kubeConfig } from './kube.ts';
@@ -63,6 +64,11 @@ export class TestInstances {
   /** A /16 of our own under 127.64/10, so parallel test files do not collide. */
   private readonly net = `127.64.${100 + Math.floor(Math.random() * 150)}`;
   private nextIP = 1;
+
+  /** Installs the CRDs (a fresh test cluster has none) and waits until they are served. */
+  static async ensureCrds(): Promise<void> {
+    await installCrds(kubeConfig(), { fieldManager: 'appstore-tests', timeoutMs: 60_000 });
+  }
 
   constructor(readonly namespace: string) {
     const kc = kubeConfig();
