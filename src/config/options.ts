@@ -92,7 +92,7 @@ export const OPTIONS: Option[] = [
     { key: 'RolesClaim', type: str, default: 'roles', description: 'ID-token claim holding the user\'s roles; a dotted path reads nested claims (Keycloak: realm_access.roles). A missing claim means no roles (a visitor).' },
     { key: 'Scopes', type: { kind: 'list' }, default: ['openid', 'profile', 'email'], description: 'Scopes requested at sign-in (openid is always added); add the provider\'s roles scope if it has one.' },
     { key: 'SessionTTL', type: { kind: 'duration' }, default: '12h', env: 'H2O_CLOUD_AUTH_SESSION_TTL', description: 'How long a browser session lasts after sign-in, extended by this much whenever the provider tokens are refreshed (e.g. 30m, 12h, 7d).' },
-    { key: 'CookieName', type: str, default: 'appstore_session', description: 'Name of the browser session cookie.' },
+    { key: 'CookieName', type: str, default: 'appstore_session', description: 'Name of the browser session cookie (host-only on the main host, never shared with instance hosts). Derived cookies: <name>_login (sign-in in progress), <name>_handoff and <name>_instance (the DOMAIN-mode session hand-off to an instance host, docs/router.md). Every cookie whose name starts with it is removed before a request reaches an app, and apps cannot set such cookies.' },
   ]),
   ...section('Scheduler', 'H2O_CLOUD_SCHEDULER_', [
     { key: 'KubeConfig', type: str, default: '', description: 'Path to a Kubernetes configuration file; empty means in-cluster access.' },
