@@ -6,7 +6,10 @@
  *    (Deployment, Service, Secret) existing, as seen by a watch, against
  *    the round trip of a bare ConfigMap create on the same apiserver; p50s.
  * 2. 1000 instances created at once (50 requests in flight): all children
- *    exist; the work queue's wait (ready → handed to a worker) at p99.
+ *    exist; the work queue's wait at p99, timed like client-go's
+ *    workqueue_queue_duration_seconds (first add since the last get → get;
+ *    see QueueMetrics.queueWait). Also printed: the load average, reconciles,
+ *    adds, retries and reconcile durations of that phase.
  * 3. Cache memory: the operator's informers (instances, children,
  *    RuntimeVersions) synced over those 1000 instances, heap after − before
  *    (with gc), per instance.
