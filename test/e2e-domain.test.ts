@@ -25,6 +25,7 @@ import { instanceURL } from '../src/config/instance-url.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { installCrds } from '../src/k8s/crd/install.ts';
 import { createMetricsRegistry } from '../src/lib/metrics.ts';
+import { LOCAL_IMAGE_PREFIX } from '../src/local-node/kwok-stages.ts';
 import { LocalPodRunner } from '../src/local-node/pod-runner.ts';
 import { startOperator, type Operator } from '../src/operator/operator.ts';
 import type { Database } from '../src/repository/db.ts';
@@ -162,7 +163,7 @@ before(async () => {
   const uv = await ensureUv();
   await installCrds(kc, { fieldManager: 'appstore-tests' });
   ns = await freshNamespace('e2e-domain', kc);
-  await createRuntimeVersion(kc, rv, { image: 'registry.example.com/wave-launcher:1.0.0' });
+  await createRuntimeVersion(kc, rv, { image: `${LOCAL_IMAGE_PREFIX}wave-launcher:1.0.0` });
   runner = await LocalPodRunner.start({
     kc,
     namespace: ns.name,

@@ -21,7 +21,7 @@ import { buildApi, type Api } from '../src/api/app.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { installCrds } from '../src/k8s/crd/install.ts';
 import { createMetricsRegistry } from '../src/lib/metrics.ts';
-import { clusterRunsLauncherStage } from '../src/local-node/kwok-stages.ts';
+import { clusterRunsLauncherStage, LOCAL_IMAGE_PREFIX } from '../src/local-node/kwok-stages.ts';
 import { LocalPodRunner } from '../src/local-node/pod-runner.ts';
 import { startOperator, type Operator } from '../src/operator/operator.ts';
 import { createRouter, type Router } from '../src/router/router.ts';
@@ -203,7 +203,7 @@ before(async () => {
   const uv = await ensureUv();
   await installCrds(kc, { fieldManager: 'appstore-tests' });
   ns = await freshNamespace('e2e', kc);
-  await createRuntimeVersion(kc, rv, { image: 'registry.example.com/wave-launcher:1.0.0' });
+  await createRuntimeVersion(kc, rv, { image: `${LOCAL_IMAGE_PREFIX}wave-launcher:1.0.0` });
   runner = await LocalPodRunner.start({
     kc,
     namespace: ns.name,

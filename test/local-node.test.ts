@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api, Watch, type V1ContainerStatus, type V1Pod } from '@kubernetes/client-node';
 import { signLauncherToken } from '../src/auth/launcher-token.ts';
-import { clusterRunsLauncherStage } from '../src/local-node/kwok-stages.ts';
+import { clusterRunsLauncherStage, LOCAL_IMAGE_PREFIX } from '../src/local-node/kwok-stages.ts';
 import { LocalPodRunner } from '../src/local-node/pod-runner.ts';
 import { APP_PORT, READY_PORT } from '../src/operator/desired.ts';
 import { startTestApi, type TestApi } from './support/api-server.ts';
@@ -44,7 +44,7 @@ function launcherPod(name: string, app: { id: string; digest: string }, opts: { 
       containers: [
         {
           name: 'app',
-          image: 'appstore/launcher:test',
+          image: `${LOCAL_IMAGE_PREFIX}launcher:test`,
           ports: [{ name: 'http', containerPort: APP_PORT }, { name: 'ready', containerPort: READY_PORT }],
           env: [
             { name: 'H2O_CLOUD_APP_MODULE', value: 'app.run' },

@@ -1,12 +1,15 @@
 /**
  * DEVELOPMENT AND TEST TOOL. kwok's pod stages for the local cluster
  * (test/cluster writes them into kwok's configuration): kwok's own defaults
- * (v0.7.0, kustomize/stage/pod/fast), except that a pod whose container runs
- * the launcher (env H2O_CLOUD_BUNDLE_URL, what the local pod runner runs) gets
- * only its IP and a "ContainerCreating" status, never Ready: its readiness is
- * the local pod runner's, from the pod's own readiness probe. kwok's default
- * marks every pod Ready the moment it gets an IP, so an instance read Ready
- * before its app had even been downloaded.
+ * (v0.7.0, kustomize/stage/pod/fast), except for pods the local pod runner
+ * runs for real — a container that runs the launcher (env
+ * H2O_CLOUD_BUNDLE_URL) from a local image (`appstore.local/…`, the
+ * RuntimeVersion image of `npm start` and of the runner's tests). Those get
+ * only their IP and "ContainerCreating", never Ready: their readiness is the
+ * runner's, from the pod's own readiness probe. kwok's default marks every
+ * pod Ready the moment it gets an IP, so an instance read Ready before its
+ * app had even been downloaded. Launcher pods of other images (operator tests
+ * with no runner) keep kwok's default and read Ready at once.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,13 +17,22 @@ import { join } from 'node:path';
 /** A container runs the launcher when its env has this variable (src/operator/desired.ts sets it). */
 export const LAUNCHER_ENV = 'H2O_CLOUD_BUNDLE_URL';
 
+/** Registry of images the local pod runner is meant to run (no such registry exists: the image is never pulled). */
+export const LOCAL_IMAGE_PREFIX = 'appstore.local/';
+
+/** True for an image name the local cluster leaves to the local pod runner. */
+export function isLocalImage(image: string | undefined): boolean {
+  return !!image?.startsWith(LOCAL_IMAGE_PREFIX);
+}
+
 /** Name of the stage that gives launcher pods their IP (tests look for it in kwok's configuration). */
 export const LAUNCHER_POD_STAGE = 'pod-launcher-ip';
 
-const launcherSelector = `    - key: '.spec.containers[].env[]?.name'
+// A jq query on the pod (kwok evaluates selector keys with gojq); true when the runner runs it.
+const launcherSelector = `    - key: 'any(.spec.containers[]; ((.image // "") | startswith("${LOCAL_IMAGE_PREFIX}")) and any(.env[]?; .name == "${LAUNCHER_ENV}"))'
       operator: '%OP%'
       values:
-      - '${LAUNCHER_ENV}'`;
+      - 'true'`;
 
 const ips = `      hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
       podIP: {{ PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) | Quote }}`;

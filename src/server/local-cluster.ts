@@ -15,13 +15,14 @@ import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config/config.ts';
 import { installCrds } from '../k8s/crd/install.ts';
+import { LOCAL_IMAGE_PREFIX } from '../local-node/kwok-stages.ts';
 
 /** `--local-cluster`: auto = start it when no cluster is configured and the server is not in a pod. */
 export type LocalClusterMode = 'auto' | 'on' | 'off';
 export const LOCAL_CLUSTER_MODES: LocalClusterMode[] = ['auto', 'on', 'off'];
 
-/** Runtime version the embedded default declares when the configuration has none (the local pod runner ignores images). */
-export const LOCAL_RUNTIME_VERSION = { name: 'local', image: 'appstore/launcher:local', default: true, deprecated: false };
+/** Runtime version the embedded default declares when the configuration has none (the local pod runner ignores images; a local image tells the local cluster's kwok to leave readiness to the runner). */
+export const LOCAL_RUNTIME_VERSION = { name: 'local', image: `${LOCAL_IMAGE_PREFIX}launcher:local`, default: true, deprecated: false };
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 
