@@ -172,6 +172,9 @@ describe('a kube-apiserver restart mid-run', () => {
 
       assert.deepEqual(await childrenOf('restart-1'), before, 'the children of restart-1 are the same objects');
       for (const name of ['restart-1', 'restart-2', 'restart-3']) {
+        const want = JSON.stringify({ deployments: [childNames(name).deployment], services: [childNames(name).service], secrets: [childNames(name).secret] });
+        // The Service's creation is not awaited by the reconcile: it may follow Ready by a moment.
+        await waitFor(`the children of ${name}`, async () => JSON.stringify(await childrenOf(name)) === want, 30_000, 200).catch(() => {});
         assert.deepEqual(await childrenOf(name), { deployments: [childNames(name).deployment], services: [childNames(name).service], secrets: [childNames(name).secret] }, `exactly one of each child of ${name}`);
       }
     } finally {

@@ -122,6 +122,8 @@ describe('an instance of a plain app', () => {
     // The defaults of [Scheduler.DefaultRuntimeLimit].
     assert.deepEqual(JSON.parse(JSON.stringify(c.resources)), { limits: { memory: '2Gi' }, requests: { memory: '512Mi' } });
 
+    // The Service's creation is not awaited by the reconcile (ClusterIP allocation is serial): it follows shortly.
+    await waitFor('the Service', async () => (await core.readNamespacedService({ name: 'plain', namespace: ns.name }).catch(() => undefined)) !== undefined, 30_000);
     const svc = await core.readNamespacedService({ name: 'plain', namespace: ns.name });
     assert.equal(svc.spec?.type, 'ClusterIP');
     assert.deepEqual(svc.spec?.selector, { [LABEL_INSTANCE]: 'plain' });

@@ -245,18 +245,26 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
   if (opts.owned) state.owner = { pid: process.pid, startTicks: processStartTicks(process.pid)! };
   writeState(runDir, state);
   try {
-    for (const [name, exe, argv] of commands(runDir, state.etcdDataDir!, bins, pki, kubeconfigs, { etcdPort, etcdPeerPort, apiPort })) {
-      state.processes.push(startProcess(name, exe, argv, join(runDir, 'logs')));
-      writeState(runDir, state);
-    }
+    const all = commands(runDir, state.etcdDataDir!, bins, pki, kubeconfigs, { etcdPort, etcdPeerPort, apiPort });
+    const startAll = (cmds: typeof all) => {
+      for (const [name, exe, argv] of cmds) {
+        state.processes.push(startProcess(name, exe, argv, join(runDir, 'logs')));
+        writeState(runDir, state);
+      }
+    };
     const api: ApiTarget = { url: apiserverUrl, ca: readFileSync(pki.caCert), token: pki.users.admin.token };
     const deadline = started + (opts.timeoutMs ?? 90_000);
     const alive = () => {
       const dead = state.processes.find((p) => !isOurs(p));
       if (dead) throw new Error(`${dead.name} exited during startup; last lines of ${dead.log}:\n${logTail(dead.log)}`);
     };
+    // etcd and the apiserver first; the others once /readyz passes (it includes the RBAC bootstrap). Started together
+    // on a loaded machine, the controller manager gave up after its own 10 s wait for /healthz, which its user may
+    // only read once the bootstrap roles exist.
+    startAll(all.slice(0, 2));
     await poll('kube-apiserver /readyz', alive, async () => (await apiCall(api, 'GET', '/readyz')).status === 200, deadline);
     log(`apiserver ready at ${apiserverUrl} after ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    startAll(all.slice(2));
     for (const n of fakeNodes) {
       const res = await apiCall(api, 'POST', '/api/v1/nodes', nodeManifest(n, version));
       if (res.status !== 201 && res.status !== 409) throw new Error(`creating node ${n.name} failed (${res.status}): ${JSON.stringify(res.body)}`);
