@@ -81,6 +81,8 @@ export interface Config {
     upstreamTimeout: number;
     /** Seconds. */
     activityFlushInterval: number;
+    /** Server processes sharing the listen port (node:cluster); 1 = this process only. */
+    workers: number;
   };
   runtimeVersions: RuntimeVersionConfig[];
 }

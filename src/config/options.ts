@@ -117,6 +117,7 @@ export const OPTIONS: Option[] = [
     { key: 'MaxBodySize', type: { kind: 'bytes' }, default: '100Mi', description: 'Largest request body proxied to an instance; larger uploads get 413.' },
     { key: 'UpstreamConnectTimeout', type: { kind: 'duration' }, default: '5s', description: 'How long to wait for a connection to an instance before answering 504.' },
     { key: 'UpstreamTimeout', type: { kind: 'duration' }, default: '2m', description: 'How long an instance may take to start answering a request (or stay silent on a plain HTTP response) before the router answers 504.' },
+    { key: 'Workers', type: { kind: 'int', min: 1, max: 64 }, default: 1, description: 'Server processes sharing the listen port (node:cluster), each a whole server (API, router, operator as configured): one per core lets the router use every core, as nginx does with a worker per core. Above 1 needs Database.URL (PostgreSQL) and a configured cluster (not the local one).' },
     { key: 'ActivityFlushInterval', type: { kind: 'duration' }, default: '60s', description: 'At most one write of status.lastActivityTime per instance per this interval (activity is kept in memory in between).' },
   ]),
   ...section('Scheduler.DefaultRuntimeLimit', 'H2O_CLOUD_SCHEDULER_DEFAULT_RUNTIME_LIMIT_', [

@@ -11,6 +11,7 @@ import { assertLocalModeSafe } from '../auth/authenticate.ts';
 import { join } from 'node:path';
 import { LOCAL_CLUSTER_MODES, localClusterConfig, upLocalCluster, wantsLocalCluster, type LocalClusterMode } from './local-cluster.ts';
 import { startServer } from './server.ts';
+import { assertWorkersSupported, isReportingWorker, isWorkersPrimary, runPrimary } from './workers.ts';
 import { instanceURL } from '../config/instance-url.ts';
 
 function optionsHelp(): string {
@@ -53,12 +54,15 @@ program
       let config = loaded.config;
       assertLocalModeSafe(config); // before starting a cluster for a server that would refuse to run
       const inPod = Boolean(process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT);
+      assertWorkersSupported(config, wantsLocalCluster(opts.localCluster, config, inPod));
+      // Router.Workers > 1: this process only forks and watches the workers, each of which runs this command again.
+      if (isWorkersPrimary(config)) return runPrimary(config.router.workers, (l) => process.stderr.write(`${l}\n`));
       const local = wantsLocalCluster(opts.localCluster, config, inPod) ? await upLocalCluster(config, process.env, (l) => process.stderr.write(`${l}\n`)) : undefined;
       if (local) config = localClusterConfig(config, local);
       const server = await startServer(config, loaded.warnings, local ? { localPods: { dataDir: join(config.server.dataDir, 'local-node'), baseEnv: process.env as Record<string, string> } } : {});
       const lines = [`Appstore is running at ${server.url}`, `  API docs: ${server.url}/openapi.json`, `  data:     ${config.server.dataDir}`];
       if (local) lines.push(`  instances: run on this machine (local control plane ${local.kubeconfig}); open an instance at the URL \`h2o app run\` prints, e.g. ${instanceURL(config, '<name>')}`);
-      process.stdout.write(`${lines.join('\n')}\nOpen ${server.url} in a browser. Press Ctrl-C to stop.\n`);
+      if (isReportingWorker()) process.stdout.write(`${lines.join('\n')}\nOpen ${server.url} in a browser. Press Ctrl-C to stop.\n`);
       const stop = async () => {
         await server.close();
         process.exit(0);
