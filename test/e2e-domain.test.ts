@@ -8,8 +8,8 @@
  * loopback itself) and sees the app's card, which only arrives over Wave's
  * websocket through the router. A PUBLIC instance opens with no credentials;
  * a PRIVATE one with its owner's bearer token (the browser sends it on every
- * request), not with another user's. Browser *sessions* (cookies) across the
- * apps domain are the router's part and are not tested here.
+ * request), not with another user's. A signed-in browser session carried to
+ * the instance host: test/e2e-domain-session.test.ts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
