@@ -192,6 +192,8 @@ interface Target {
   url: string;
   /** The proxy process whose CPU per request is reported. */
   pid?: number;
+  /** Connections for this target instead of the run's (the 10 → 200 comparison interleaves both). */
+  connections?: number;
 }
 
 interface Measured extends WrkResult {
@@ -216,8 +218,8 @@ function interleaved(targets: Target[], connections: number, opts: { delayMs?: n
   const runs = new Map<string, Measured[]>(targets.map((t) => [t.label, []]));
   for (let round = 0; round < ROUNDS; round++)
     for (const t of targets) {
-      wrk(t.url, connections, 1, opts);
-      runs.get(t.label)!.push(measure(t, connections, SECONDS, opts));
+      wrk(t.url, t.connections ?? connections, 1, opts);
+      runs.get(t.label)!.push(measure(t, t.connections ?? connections, SECONDS, opts));
     }
   const out = new Map<string, Measured>();
   for (const [label, rs] of runs) {
@@ -269,8 +271,10 @@ async function main(): Promise<void> {
   const max = interleaved([direct, viaNginx, kept], 50);
 
   console.log(`\nconnection scaling, router (${KEPT}, ${WORKERS} workers)`);
-  const c10 = interleaved([{ ...kept, label: '(c) router, 10 connections' }], 10).get('(c) router, 10 connections')!;
-  const c200 = interleaved([{ ...kept, label: '(c) router, 200 connections' }], 200).get('(c) router, 200 connections')!;
+  // Interleaved, so drifting machine load hits both alike.
+  const scaling = interleaved([{ ...kept, label: '(c) router, 10 connections', connections: 10 }, { ...kept, label: '(c) router, 200 connections', connections: 200 }], 10);
+  const c10 = scaling.get('(c) router, 10 connections')!;
+  const c200 = scaling.get('(c) router, 200 connections')!;
 
   // Half the max rate: C connections each waiting DELAY ms between requests (closed loop; wrk2 is not in Debian).
   const best = max.get(kept.label)!.rps;
