@@ -344,6 +344,13 @@ describe('BASE_URL mode with OIDC', () => {
     // Step 2 of the hand-off exists only for DOMAIN instance hosts' sake; here nothing is reserved on instance paths.
   });
 
+  test('no session hand-off in BASE_URL mode', async () => {
+    const p = servers.BASE_URL.port;
+    const r = await send(p, `127.0.0.1:${p}`, `/_appstore/handoff?instance=priv&state=${'x'.repeat(32)}&return=/`);
+    assert.equal(r.status, 404);
+    assert.equal(r.headers.location, undefined);
+  });
+
   test('sign-in return URLs stay on the main host, whatever the path', async () => {
     const p = servers.BASE_URL.port;
     for (const path of ['//evil.com/x', '/\\evil.com', '/%2F%2Fevil.com', '/..//evil.com', '/@evil.com']) {

@@ -79,7 +79,8 @@ export function createRouter(deps: RouterDeps): Router {
   const activity = new ActivityTracker(deps.recordActivity ?? (async () => undefined), config.router.activityFlushInterval * 1000, logger);
   const sockets = new Set<Duplex>();
   const handoff =
-    deps.sessionKey && config.auth.mode === 'oidc'
+    // Only DOMAIN mode has instance hosts to hand sessions to (in BASE_URL mode the session cookie already reaches the router).
+    deps.sessionKey && config.auth.mode === 'oidc' && mode === 'DOMAIN'
       ? new SessionHandoff({ key: deps.sessionKey, cookieName: config.auth.cookieName, secure: publicScheme(config) === 'https', sessionTTL: config.auth.sessionTTL })
       : undefined;
   const main = `${publicScheme(config)}://${mainHost(config)}`;
@@ -167,7 +168,7 @@ export function createRouter(deps: RouterDeps): Router {
 
   /** Hand-off step 2, on the main host: a signed-in browser gets a one-time code for the instance host. */
   async function startHandoff(req: IncomingMessage, res: ServerResponse, started: number): Promise<void> {
-    if (!handoff) return answer(res, NO_INSTANCE, started, { status: 404, title: 'Not found', message: 'Browser sessions on instance hosts need Auth.Mode = oidc.' });
+    if (!handoff) return answer(res, NO_INSTANCE, started, { status: 404, title: 'Not found', message: 'Browser sessions are handed to instance hosts only with Auth.Mode = oidc and Router.RoutingMode = DOMAIN.' });
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const p = handoff.parseStart(new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
