@@ -168,7 +168,7 @@ describe('a kube-apiserver restart mid-run', () => {
       await waitFor('restart-1 to be suspended', async () => (await getInstance(kc, ns.name, 'restart-1'))?.status?.summary === 'Suspended', 60_000);
       await createInstance(kc, instance('restart-3'));
       await waitReady('restart-3');
-      assert.equal(op.isLeading(), true);
+      await waitFor('the operator to lead after the restart', async () => op.isLeading(), 30_000, 100);
 
       assert.deepEqual(await childrenOf('restart-1'), before, 'the children of restart-1 are the same objects');
       for (const name of ['restart-1', 'restart-2', 'restart-3']) {
