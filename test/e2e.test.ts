@@ -181,12 +181,23 @@ async function openInBrowser(user: UserName, instanceURL: string, text: string, 
   try {
     const page = await ctx.newPage();
     let wsOpened = false;
+    // What the page saw, to say why if the card does not come.
+    const seen: string[] = [];
     page.on('websocket', (ws) => {
       if (ws.url().includes('/_s/')) wsOpened = true;
+      seen.push(`ws open ${ws.url()}`);
+      ws.on('framesent', (f) => seen.push(`ws > ${String(f.payload).slice(0, 120)}`));
+      ws.on('framereceived', (f) => seen.push(`ws < ${String(f.payload).slice(0, 120)}`));
+      ws.on('close', () => seen.push('ws closed'));
     });
+    page.on('response', (r) => seen.push(`${r.status()} ${r.url()}`));
+    page.on('console', (m) => seen.push(`console ${m.type()}: ${m.text().slice(0, 200)}`));
     // A progress page may come first; it reloads itself until the app answers, as a user would see it.
     await page.goto(instanceURL);
-    await page.getByText(text).first().waitFor({ timeout: 60_000 });
+    await page.getByText(text).first().waitFor({ timeout: 60_000 }).catch(async (err: unknown) => {
+      const body = await page.locator('body').innerText().catch(() => '(no body)');
+      throw new Error(`${(err as Error).message.split('\n')[0]}; page ${page.url()} shows: ${body.slice(0, 300)}; events:\n${seen.slice(-40).join('\n')}`);
+    });
     assert.ok(wsOpened, 'the page opened the Wave websocket through the router');
     await screenshot(page, shot);
   } finally {

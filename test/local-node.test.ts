@@ -192,7 +192,8 @@ describe('local pod runner', { timeout: 600_000 }, () => {
     const prev = await runner.logs({ namespace: ns.name, pod: 'crash-always', container: 'app', follow: false, previous: true, signal: new AbortController().signal });
     let text = '';
     for await (const c of prev) text += (c as Buffer).toString();
-    assert.match(text, /the app \(app\.run\) exited \(exit code \d+\)/);
+    const ips = await Promise.all(['crash-never', 'crash-always'].map(async (n) => `${n} ${(await readPod(n)).status?.podIP}`));
+    assert.match(text, /the app \(app\.run\) exited \(exit code \d+\)/, `pod IPs: ${ips.join(', ')}`);
 
     // Through two crashes and restarts the pod never read Ready: not from kwok, not from the progress page,
     // not in the second between waved opening its port and the app dying.

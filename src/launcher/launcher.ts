@@ -20,7 +20,7 @@ import { fetchBundle, LaunchError } from './download.ts';
 import { installRequirements } from './install.ts';
 import { prefixLines, writeLines, type LineSink } from './output.ts';
 import { ProgressServer, STEPS, type Step } from './progress-page.ts';
-import { canConnect, ReadyServer } from './ready-server.ts';
+import { canConnect, ReadyServer, type ReadinessCheck } from './ready-server.ts';
 import type { LauncherSettings } from './settings.ts';
 
 export { LaunchError } from './download.ts';
@@ -47,7 +47,7 @@ export async function runLauncher(s: LauncherSettings, io: LauncherIO): Promise<
   let ready: ReadyServer | undefined;
   if (s.readyPort !== undefined) {
     try {
-      ready = await ReadyServer.listen(s.listen.host, s.readyPort);
+      ready = await listenWhenFree(() => ReadyServer.listen(s.listen.host, s.readyPort!), io.out, `${s.listen.host || '*'}:${s.readyPort}`);
     } catch (err) {
       writeLines(io.out, 'launcher', `cannot listen on ${s.listen.host || '*'}:${s.readyPort} for the readiness endpoint (H2O_CLOUD_LAUNCHER_READY_PORT): ${(err as Error).message}`);
       return 1;
@@ -62,11 +62,16 @@ export async function runLauncher(s: LauncherSettings, io: LauncherIO): Promise<
 
 async function launch(s: LauncherSettings, io: LauncherIO, ready: ReadyServer | undefined): Promise<number> {
   const log = (m: string) => writeLines(io.out, 'launcher', m);
+  // Stopping: not ready from this moment, while the children are still being stopped.
+  io.signal?.addEventListener('abort', () => ready?.setCheck(() => Promise.resolve('the launcher is stopping')), { once: true });
+  const setCheck = (check: ReadinessCheck) => {
+    if (!io.signal?.aborted) ready?.setCheck(check);
+  };
   const title = s.childEnv.H2O_CLOUD_APP_TITLE || s.childEnv.H2O_CLOUD_APP_NAME || s.module;
   await mkdir(s.workDir, { recursive: true });
   let progress: ProgressServer;
   try {
-    progress = await ProgressServer.listen(s.listen.host, s.listen.port, title);
+    progress = await listenWhenFree(() => ProgressServer.listen(s.listen.host, s.listen.port, title), io.out, `${s.listen.host || '*'}:${s.listen.port}`);
   } catch (err) {
     log(`cannot listen on ${s.listen.host || '*'}:${s.listen.port}: ${(err as Error).message}`);
     return 1;
@@ -75,7 +80,7 @@ async function launch(s: LauncherSettings, io: LauncherIO, ready: ReadyServer | 
   let step: Step = STEPS[0];
   const begin = (next: Step, detail?: string) => {
     step = next;
-    ready?.setCheck(() => Promise.resolve(`preparing the app (${next})`));
+    setCheck(() => Promise.resolve(`preparing the app (${next})`));
     progress.set({ step, ...(detail ? { detail } : {}) });
     io.onStep?.(step);
     log(`${step}${detail ? ` (${detail})` : ''}`);
@@ -83,7 +88,7 @@ async function launch(s: LauncherSettings, io: LauncherIO, ready: ReadyServer | 
   const fail = async (err: unknown): Promise<number> => {
     const message = err instanceof Error ? err.message : String(err);
     log(`FAILED at "${step}": ${message}`);
-    ready?.setCheck(() => Promise.resolve(`the launcher failed at "${step}"`));
+    setCheck(() => Promise.resolve(`the launcher failed at "${step}"`));
     progress.set({ step, error: message });
     // Kept up a while so the user reads why; the pod's restart brings it back.
     if (s.failureHoldSeconds > 0 && !io.signal?.aborted) {
@@ -179,7 +184,7 @@ async function launch(s: LauncherSettings, io: LauncherIO, ready: ReadyServer | 
   io.onStep?.('running');
   const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
   // Ready once both answer: the app's port opens only after it registered with waved (uvicorn starts the app first).
-  ready?.setCheck(async () => {
+  setCheck(async () => {
     if (!alive(wavedProc.child) || !alive(appProc.child)) return 'waved or the app exited';
     if (!(await canConnect(connectHost, s.listen.port))) return `waved does not answer on port ${s.listen.port}`;
     if (!(await canConnect(appHost, appPort))) return `the app (${s.module}) is starting: it does not answer on ${appAddress} yet`;
@@ -194,7 +199,7 @@ async function launch(s: LauncherSettings, io: LauncherIO, ready: ReadyServer | 
     await Promise.all([stopChild(appProc.child), stopChild(wavedProc.child)]);
     return 0;
   }
-  ready?.setCheck(() => Promise.resolve(`${first.who} exited`));
+  setCheck(() => Promise.resolve(`${first.who} exited`));
   log(`${first.who === 'app' ? `the app (${s.module})` : 'waved'} exited (${first.describe}); stopping ${first.who === 'app' ? 'waved' : 'the app'}`);
   await Promise.all([stopChild(appProc.child), stopChild(wavedProc.child)]);
   return first.code === 0 || first.code === null ? 1 : first.code;
@@ -281,6 +286,23 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => kill('SIGKILL'), STOP_GRACE_MS);
   await exited;
   clearTimeout(timer);
+}
+
+/** How long a port in use is waited for: the previous container on this address may still be stopping. */
+const PORT_IN_USE_WAIT_MS = 15_000;
+
+/** Runs `listen`, trying again while the port is in use (EADDRINUSE), for up to PORT_IN_USE_WAIT_MS. */
+async function listenWhenFree<T>(listen: () => Promise<T>, out: LineSink, where: string): Promise<T> {
+  const deadline = Date.now() + PORT_IN_USE_WAIT_MS;
+  for (let said = false; ; said = true) {
+    try {
+      return await listen();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) throw err;
+      if (!said) writeLines(out, 'launcher', `${where} is in use; waiting up to ${PORT_IN_USE_WAIT_MS / 1000}s for it (a previous container on this address may still be stopping)`);
+      await sleep(200);
+    }
+  }
 }
 
 /** A port free on `host` right now. */

@@ -79,6 +79,8 @@ export class LocalPodRunner implements PodLogSource {
   private readonly nodes: Informer<V1Node>;
   private readonly runs = new Map<string, Run>();
   private readonly queue = new Map<string, Promise<void>>();
+  /** Processes still stopping, by pod IP: kwok hands a deleted pod's IP to the next pod, which must wait for the port. */
+  private readonly stoppingIPs = new Map<string, Promise<void>>();
   private readonly readers: ReturnType<typeof objectReaders>;
   private stopped = false;
 
@@ -158,6 +160,9 @@ export class LocalPodRunner implements PodLogSource {
     // kwok gives the IP first (its pod-ready stage); after that it leaves the status to us.
     if (!container || !pod.status?.podIP) return;
     if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') return;
+    // A deleted pod's process may still hold this IP's ports (kwok reuses IPs at once): wait until it is gone.
+    await this.stoppingIPs.get(pod.status.podIP);
+    if (this.stopped || this.runs.has(key)) return;
     const fresh: Run = { uid: pod.metadata!.uid!, key, container, podIP: pod.status.podIP, restartCount: 0, ready: false, probeFailures: 0, probeSuccesses: 0, stopping: false };
     this.runs.set(key, fresh);
     // Taken over: not ready until the probe says so (a cluster with kwok's default stages marked it Ready already).
@@ -266,6 +271,11 @@ export class LocalPodRunner implements PodLogSource {
     const child = run.child;
     if (!child || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
     const exited = once(child, 'exit');
+    const gone = exited.then(() => undefined);
+    this.stoppingIPs.set(run.podIP, gone);
+    void gone.then(() => {
+      if (this.stoppingIPs.get(run.podIP) === gone) this.stoppingIPs.delete(run.podIP);
+    });
     const signal = (sig: NodeJS.Signals) => {
       try {
         process.kill(-child.pid!, sig);
