@@ -39,11 +39,10 @@ import { BENCH_TOKEN } from './token.ts';
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.argv[4] ?? 3);
 /**
- * Node flags of the router processes: a 64 MiB young generation makes scavenges (stop-the-world)
- * 4× rarer than the default 16 MiB; on a busy machine one scavenge took 100+ ms (the process
- * waits for a CPU), enough to set p99. docs/router.md recommends the same for production.
+ * Extra Node flags for the router processes (BENCH_ROUTER_NODE_FLAGS, e.g. --max-semi-space-size=64);
+ * none by default, so the bench measures what the server runs. docs/router.md has the GC findings.
  */
-const ROUTER_NODE_FLAGS = process.env.BENCH_ROUTER_NODE_FLAGS ?? '--max-semi-space-size=64';
+const ROUTER_NODE_FLAGS = process.env.BENCH_ROUTER_NODE_FLAGS ?? '';
 /** wrk against each fresh router before it is measured (V8 compiles the hot path first). */
 const WARMUP_SECONDS = 5;
 const WANTED_WEBSOCKETS = Number(process.argv[3] ?? 10_000);
