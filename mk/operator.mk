@@ -5,4 +5,4 @@ bench-operator: ## operator on the local control plane: create→children vs a b
 	node --expose-gc --import tsx bench/operator/bench.ts
 
 test-operator: ## operator unit and integration tests (local cluster: children, status, suspend, GC, failover, a real apiserver restart)
-	npm test -- src/operator src/lib/metrics.test.ts test/operator.test.ts test/operator-ha.test.ts test/operator-metrics.test.ts test/k8s-connections.test.ts
+	npm test -- src/operator src/lib/metrics.test.ts test/operator.test.ts test/operator-drift.test.ts test/operator-ha.test.ts test/operator-metrics.test.ts test/k8s-connections.test.ts

@@ -2,14 +2,16 @@
  * The operator's informers: AppInstances (all namespaces), their children in
  * the scheduler namespace, and the cluster's RuntimeVersions. Children are
  * cached reduced to the fields the reconciler reads (labels, annotations,
- * status), which keeps the cache at a few KB per instance.
+ * status, the spec fields it sets for drift; Secret values only as digests),
+ * which keeps the cache at a few KB per instance.
  */
-import type { KubeConfig, KubernetesObject, V1Deployment, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1Deployment, V1PersistentVolumeClaim, V1Pod, V1PodTemplateSpec, V1Secret, V1Service } from '@kubernetes/client-node';
 import { Informer } from '../k8s/informer.ts';
 import type { InformerOptions } from '../k8s/informer.ts';
 import { API_VERSION, APP_INSTANCE_KIND, RUNTIME_VERSION_KIND, RUNTIME_VERSION_PLURAL } from '../k8s/crd/index.ts';
 import type { AppInstance, RuntimeVersion } from '../k8s/crd/index.ts';
 import { LABEL_INSTANCE } from './desired.ts';
+import { secretValueDigest } from './drift.ts';
 
 export const APP_INSTANCE_PLURAL = 'appinstances';
 
@@ -18,6 +20,15 @@ export function instanceKeyOfChild(obj: KubernetesObject): string[] {
   const name = obj.metadata?.labels?.[LABEL_INSTANCE];
   const namespace = obj.metadata?.namespace;
   return name && namespace ? [`${namespace}/${name}`] : [];
+}
+
+/** Pod templates of cached Deployments, as JSON (see deploymentWithTemplate). */
+const templates = new WeakMap<V1Deployment, string>();
+
+/** A Deployment from the cache with its pod template back in place (for drift); other objects as they are. */
+export function deploymentWithTemplate(cached: V1Deployment): V1Deployment {
+  const t = templates.get(cached);
+  return t && cached.spec ? { ...cached, spec: { ...cached.spec, template: JSON.parse(t) as V1PodTemplateSpec } } : cached;
 }
 
 /** Only what identifies an object and ties it to its instance. */
@@ -75,18 +86,47 @@ export class OperatorCaches {
       plural: 'deployments',
       ...common,
       // No status: the instance's status follows its pods; generation tells a spec change (see InstanceController.childKeys).
-      transform: (d) => ({ apiVersion: d.apiVersion, kind: d.kind, metadata: { ...slimMeta(d), ...(d.metadata?.generation !== undefined ? { generation: d.metadata.generation } : {}) }, spec: { replicas: d.spec?.replicas } as V1Deployment['spec'] }),
+      // The spec fields the operator sets stay, for drift (src/operator/drift.ts).
+      transform: (d) => {
+        const slim: V1Deployment = {
+          apiVersion: d.apiVersion,
+          kind: d.kind,
+          metadata: { ...slimMeta(d), ...(d.metadata?.generation !== undefined ? { generation: d.metadata.generation } : {}) },
+          spec: { replicas: d.spec?.replicas, strategy: d.spec?.strategy } as V1Deployment['spec'],
+        };
+        // The pod template as JSON text beside the cached object (a string takes a fraction of the heap of the parsed tree).
+        if (d.spec?.template) templates.set(slim, JSON.stringify(d.spec.template));
+        return slim;
+      },
     });
-    this.services = new Informer<V1Service>(kc, { apiVersion: 'v1', kind: 'Service', plural: 'services', ...common, transform: (s) => ({ apiVersion: s.apiVersion, kind: s.kind, metadata: slimMeta(s) }) });
+    this.services = new Informer<V1Service>(kc, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      plural: 'services',
+      ...common,
+      transform: (s) => ({ apiVersion: s.apiVersion, kind: s.kind, metadata: slimMeta(s), spec: { type: s.spec?.type, selector: s.spec?.selector, ports: s.spec?.ports } }),
+    });
     this.pvcs = new Informer<V1PersistentVolumeClaim>(kc, {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       plural: 'persistentvolumeclaims',
       ...common,
-      transform: (p) => ({ apiVersion: p.apiVersion, kind: p.kind, metadata: slimMeta(p), status: { phase: p.status?.phase } }),
+      transform: (p) => ({
+        apiVersion: p.apiVersion,
+        kind: p.kind,
+        metadata: slimMeta(p),
+        spec: { resources: { requests: { ...(p.spec?.resources?.requests?.storage ? { storage: p.spec.resources.requests.storage } : {}) } } },
+        status: { phase: p.status?.phase },
+      }),
     });
-    // Secret data is never cached: the launcher token's expiry is an annotation.
-    this.secrets = new Informer<V1Secret>(kc, { apiVersion: 'v1', kind: 'Secret', plural: 'secrets', ...common, transform: (s) => ({ apiVersion: s.apiVersion, kind: s.kind, metadata: slimMeta(s) }) });
+    // Secret data is never cached, only a digest per key (for drift); the launcher token's expiry is an annotation.
+    this.secrets = new Informer<V1Secret>(kc, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      plural: 'secrets',
+      ...common,
+      transform: (s) => ({ apiVersion: s.apiVersion, kind: s.kind, metadata: slimMeta(s), data: Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, secretValueDigest(v)])) }),
+    });
     this.pods = new Informer<V1Pod>(kc, { apiVersion: 'v1', kind: 'Pod', plural: 'pods', ...common, transform: slimPod });
   }
 

@@ -1,26 +1,29 @@
 /**
  * The AppInstance reconciler: for one key it resolves the app (catalog port)
  * and the runtime version, applies the desired children with server-side
- * apply (skipping children whose desired-state hash is unchanged), keeps a
+ * apply (skipping children whose desired-state hash is unchanged and whose
+ * fields we set nobody else changed — drift.ts), keeps a
  * launcher token in the operator-owned Secret and renews it before expiry,
  * and writes status (conditions, summary, url, resolved, observedGeneration,
  * startedAt/readyAt) through /status only when it changed. User mistakes
  * become conditions with reasons, never crash loops. See docs/operator.md.
  */
 import { createHash } from 'node:crypto';
-import { CustomObjectsApi, KubernetesObjectApi } from '@kubernetes/client-node';
-import type { KubeConfig, KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1Deployment, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { signLauncherToken } from '../auth/launcher-token.ts';
 import type { Config } from '../config/config.ts';
 import { runtimeVersionObjectName } from '../config/runtime-version-name.ts';
-import { apiStatusCode, apply, applyStatus } from '../k8s/apply.ts';
+import { apiStatusCode, apply, applyStatus, FIELD_MANAGER } from '../k8s/apply.ts';
 import { findCondition, GROUP, INSTANCE_CONDITIONS, removeCondition, rfc3339, setCondition, VERSION } from '../k8s/crd/index.ts';
 import type { AppInstance, AppInstanceStatus, Condition, ConditionUpdate, InstanceSummary, ResolvedApp as StatusResolved, RuntimeVersion } from '../k8s/crd/index.ts';
 import { splitKey } from '../k8s/informer.ts';
 import type { HandlerResult } from '../k8s/work-queue.ts';
-import { APP_INSTANCE_PLURAL, instanceKeyOfChild, type OperatorCaches } from './caches.ts';
+import { APP_INSTANCE_PLURAL, deploymentWithTemplate, instanceKeyOfChild, type OperatorCaches } from './caches.ts';
 import { desiredChildren, LAUNCHER_TOKEN_KEY } from './desired.ts';
+import { childDrift, listRepairPatch } from './drift.ts';
+import type { JsonPatchOp } from './drift.ts';
 import type { DesiredChildren, RoutingMode } from './desired.ts';
 import type { EventRecorder, EventType } from './events.ts';
 import { observePod } from './instance-status.ts';
@@ -96,6 +99,8 @@ const WARNING_REASONS = new Set([
 export class InstanceController {
   private readonly objects: KubernetesObjectApi;
   private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+  private readonly apps: AppsV1Api;
   private readonly tokenTtlMs: number;
   /** Status as last written per key, for reconciles that run before the informer has seen our own write. */
   private readonly written = new Map<string, { uid: string; resourceVersion: number; status: AppInstanceStatus }>();
@@ -117,6 +122,8 @@ export class InstanceController {
   constructor(private readonly o: InstanceControllerOptions) {
     this.objects = KubernetesObjectApi.makeApiClient(o.kc);
     this.custom = o.kc.makeApiClient(CustomObjectsApi);
+    this.core = o.kc.makeApiClient(CoreV1Api);
+    this.apps = o.kc.makeApiClient(AppsV1Api);
     this.tokenTtlMs = o.tokenTtlMs ?? DEFAULT_TOKEN_TTL_MS;
   }
 
@@ -244,7 +251,8 @@ export class InstanceController {
       // new Deployment) tell the instance nothing; a spec change (generation), deletion or our hash being edited do.
       const seenKey = `${key}/${id}`;
       const m = cached?.metadata;
-      const seen = m ? `${m.generation ?? m.resourceVersion}|${m.deletionTimestamp ? 'deleting' : ''}|${m.annotations?.[DESIRED_HASH_ANNOTATION] ?? ''}` : undefined;
+      // Labels too: editing them does not bump the generation, and we set them (drift).
+      const seen = m ? `${m.generation ?? m.resourceVersion}|${m.deletionTimestamp ? 'deleting' : ''}|${m.annotations?.[DESIRED_HASH_ANNOTATION] ?? ''}|${JSON.stringify(m.labels ?? {})}` : undefined;
       const before = this.deploymentsSeen.get(seenKey);
       if (seen === undefined) this.deploymentsSeen.delete(seenKey);
       else this.deploymentsSeen.set(seenKey, seen);
@@ -268,8 +276,27 @@ export class InstanceController {
     return { ...(a[DESIRED_HASH_ANNOTATION] ? { hash: a[DESIRED_HASH_ANNOTATION] } : {}), ...(a[TOKEN_EXPIRES_ANNOTATION] ? { expires: a[TOKEN_EXPIRES_ANNOTATION] } : {}) };
   }
 
+  /**
+   * Fields we set that someone else changed in the cached child (see
+   * drift.ts); none while the cache has not caught up with our last apply of
+   * it (it would show the values before that apply).
+   */
+  private drift(key: string, desired: KubernetesObject, cached: KubernetesObject | undefined, log: Logger): string[] {
+    const rec = this.applied.get(key)?.get(`${desired.kind}/${desired.metadata?.name}`);
+    if (!cached || cached.metadata?.deletionTimestamp || (rec && !(Number(cached.metadata?.resourceVersion) >= rec.resourceVersion))) return [];
+    const fields = childDrift(desired, withTemplate(cached));
+    if (fields.length) log.info({ child: `${desired.kind}/${desired.metadata?.name}`, fields }, 'child changed by someone else; applying the desired state again');
+    return fields;
+  }
+
   /** Applies a child and remembers the write until the informer shows it. */
-  private async applyChild(key: string, obj: KubernetesObject): Promise<void> {
+  private async applyChild(key: string, obj: KubernetesObject, repair: JsonPatchOp[] = []): Promise<void> {
+    if (repair.length) {
+      const target = { name: obj.metadata!.name!, namespace: obj.metadata!.namespace!, body: repair, fieldManager: FIELD_MANAGER };
+      const json = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+      if (obj.kind === 'Service') await this.core.patchNamespacedService(target, json);
+      else await this.apps.patchNamespacedDeployment(target, json);
+    }
     const stored = await apply(this.objects, obj);
     const rv = Number(stored.metadata?.resourceVersion);
     if (!Number.isFinite(rv)) return;
@@ -340,12 +367,15 @@ export class InstanceController {
     const writes: Promise<unknown>[] = [];
     // Server-side apply only when the desired state differs from what we last applied (the hash of
     // every field we own): a no-op apply still costs the apiserver a request and an etcd read.
+    // Also when a field we set was changed by someone else (drift: kubectl edit/scale), which the hash cannot tell.
     const applyIfChanged = (obj: KubernetesObject, cached: KubernetesObject | undefined) => {
       const hash = desiredHash(obj);
-      if (this.lastKnown(key, obj, cached)?.hash === hash) return false;
+      const same = this.lastKnown(key, obj, cached)?.hash === hash;
+      const drifted = same ? this.drift(key, obj, cached, log) : [];
+      if (same && drifted.length === 0) return false;
       obj.metadata!.annotations = { ...obj.metadata!.annotations, [DESIRED_HASH_ANNOTATION]: hash };
       log.debug({ child: `${obj.kind}/${obj.metadata!.name}` }, 'applying child');
-      writes.push(this.applyChild(key, obj));
+      writes.push(this.applyChild(key, obj, drifted.length ? listRepairPatch(obj, withTemplate(cached), drifted) : []));
       return true;
     };
     for (const pvc of children.pvcs) applyIfChanged(pvc, c.pvcs.get(ns, pvc.metadata!.name!));
@@ -360,7 +390,7 @@ export class InstanceController {
       const due = !Number.isFinite(expires) || renewAt <= now.getTime();
       // The hash covers the Secret with the placeholder token: a fresh token alone does not count as a change.
       const hash = desiredHash(secret);
-      const changed = known?.hash !== hash;
+      const changed = known?.hash !== hash || this.drift(key, secret, c.secrets.get(ns, secret.metadata!.name!), log).length > 0;
       if (changed || due) {
         const exp = new Date(now.getTime() + this.tokenTtlMs);
         const token = signLauncherToken(this.o.launcherKey, { app: app.id, instance: inst.metadata.name!, exp: Math.floor(exp.getTime() / 1000) });
@@ -463,6 +493,11 @@ export class InstanceController {
       void this.o.events.record(inst, type, newReady.reason, newReady.message);
     }
   }
+}
+
+/** A cached child as drift compares it: a Deployment with its pod template back (the cache keeps it as text). */
+function withTemplate(cached: KubernetesObject | undefined): KubernetesObject | undefined {
+  return cached?.kind === 'Deployment' ? deploymentWithTemplate(cached as V1Deployment) : cached;
 }
 
 /** A stable hash of a desired object (its JSON, keys sorted). */
