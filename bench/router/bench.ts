@@ -1,7 +1,7 @@
 /**
  * Router benchmark on loopback, one load generator (wrk, keep-alive) for
  * every target:
- *   (a) the upstream directly (nginx returning a small body at 127.64.0.10:10101, a "pod IP"),
+ *   (a) the upstream directly (nginx returning a small body at 127.66.0.10:10101, a "pod IP" outside the test cluster's 127.64.0.0/16, so a bench beside tests takes no pod's address),
  *   (b) nginx from Debian as a reverse proxy with upstream keepalive,
  *   (c) our router (createRouter in its own process: static-token authentication,
  *       instance lookup, policy, header rewriting, keep-alive agent), once per proxy engine:
@@ -51,8 +51,8 @@ const FD_LIMIT = Number(spawnSync('sh', ['-c', 'ulimit -n 65536 2>/dev/null; uli
 // Each proxied websocket holds two sockets in the router (client and upstream side).
 // (minus the 200 warm-up websockets and some spare descriptors).
 const WEBSOCKETS = Math.min(WANTED_WEBSOCKETS, Math.floor((FD_LIMIT - 1000) / 2));
-const UPSTREAM_IP = '127.64.0.10';
-const WS_UPSTREAM_IP = '127.64.0.11';
+const UPSTREAM_IP = '127.66.0.10';
+const WS_UPSTREAM_IP = '127.66.0.11';
 const NGINX_PORT = 18480;
 const CORES = Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()) || 1;
 /** Worker processes of nginx and of the router in the per-core match. */

@@ -27,7 +27,7 @@ import type { ProxyEngine } from '../../src/router/proxy.ts';
 
 import { BENCH_TOKEN } from './token.ts';
 
-const [engineName = 'node-http', httpIP = '127.64.0.10', wsIP = '127.64.0.11', workersArg = '1'] = process.argv.slice(2);
+const [engineName = 'node-http', httpIP = '127.66.0.10', wsIP = '127.66.0.11', workersArg = '1'] = process.argv.slice(2);
 const workers = Number(workersArg);
 
 if (workers > 1 && cluster.isPrimary) {

@@ -5,7 +5,7 @@
  */
 import { WebSocketServer } from 'ws';
 
-const ip = process.argv[2] ?? '127.64.0.11';
+const ip = process.argv[2] ?? '127.66.0.11';
 const wss = new WebSocketServer({ host: ip, port: 10101, perMessageDeflate: false, clientTracking: false });
 wss.on('connection', (ws) => ws.on('message', (m) => ws.send(m)));
 wss.on('listening', () => process.stdout.write('ready\n'));
