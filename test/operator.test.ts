@@ -176,8 +176,11 @@ describe('an instance of a plain app', () => {
     const inst = await waitInstance('plain', 'CrashLoopBackOff', (i) => readyReason(i) === 'CrashLoopBackOff', 15_000);
     assert.match(condition(inst, 'Ready')!.message, /last exit code 3/);
     assert.equal(inst.status?.summary, 'Failed');
-    const events = await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: 'involvedObject.name=plain' });
-    assert.ok(events.items.some((e) => e.reason === 'CrashLoopBackOff' && e.type === 'Warning'));
+    // The operator records its Event without waiting for it (an Event must never hold up a reconcile): poll.
+    await waitFor('a Warning event CrashLoopBackOff on plain', async () => {
+      const events = await core.listNamespacedEvent({ namespace: ns.name, fieldSelector: 'involvedObject.name=plain' });
+      return events.items.some((e) => e.reason === 'CrashLoopBackOff' && e.type === 'Warning');
+    });
   });
 
   test('delete → the children are garbage-collected', async () => {
