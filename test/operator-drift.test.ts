@@ -87,7 +87,7 @@ test('an unchanged instance: a reconcile (its label changed) writes none of its 
     { group: GROUP, version: VERSION, plural: APP_INSTANCE_PLURAL, namespace: ns.name, name: NAME, body: { metadata: { labels: { touched: 'yes' } } } },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   );
-  await waitFor('a reconcile of the relabelled instance', async () => (await reconciles()) > n, 15_000, 50);
+  await waitFor('a reconcile of the relabelled instance', async () => (await reconciles()) > n, 60_000, 50);
   // Time for any write the reconcile started (the Service's is not awaited) to land.
   await new Promise((r) => setTimeout(r, 1500));
   assert.deepEqual(await resourceVersions(), before);
