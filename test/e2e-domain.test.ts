@@ -11,7 +11,7 @@
  * request), not with another user's. A signed-in browser session carried to
  * the instance host: test/e2e-domain-session.test.ts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,26 +19,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import type { Browser } from 'playwright-core';
-import { buildApi, type Api } from '../src/api/app.ts';
-import type { InstanceBackend } from '../src/api/routes/instances.ts';
-import { instanceURL } from '../src/config/instance-url.ts';
-import { loadConfig } from '../src/config/load.ts';
 import { installCrds } from '../src/k8s/crd/install.ts';
-import { createMetricsRegistry } from '../src/lib/metrics.ts';
 import { LOCAL_IMAGE_PREFIX } from '../src/local-node/kwok-stages.ts';
-import { LocalPodRunner } from '../src/local-node/pod-runner.ts';
-import { startOperator, type Operator } from '../src/operator/operator.ts';
-import type { Database } from '../src/repository/db.ts';
-import { createRouter, type Router } from '../src/router/router.ts';
-import { routerServerFactory } from '../src/router/server-factory.ts';
-import { repositoryCatalog } from '../src/server/catalog-port.ts';
-import { startInstanceBackend } from '../src/server/instance-backend.ts';
-import { apiDeps, openStores } from '../src/server/server.ts';
+import { startE2eAppstore, type E2eAppstore } from './support/e2e-appstore.ts';
 import { USERS, type UserName } from './support/api-server.ts';
-import { freshNamespace, kubeConfig, kubeconfigPath, type TestNamespace } from './support/kube.ts';
+import { freshNamespace, kubeConfig, type TestNamespace } from './support/kube.ts';
 import { createRuntimeVersion, deleteRuntimeVersion, suffix } from './support/operator.ts';
-import { freePort, waitFor } from './support/ports.ts';
-import { ensureUv, helloSource, makeWaveBundle, pythonCacheEnv } from './support/python-app.ts';
+import { waitFor } from './support/ports.ts';
+import { ensureUv, helloSource, makeWaveBundle } from './support/python-app.ts';
 import { contextAs, launchChromium, screenshot } from './support/web-browser.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
@@ -50,53 +38,8 @@ const logger = pino({ level: process.env.APPSTORE_TEST_OPERATOR_LOG ?? 'silent' 
 let ns: TestNamespace;
 let port = 0;
 let url = '';
-let api: Api | undefined;
-let db: Database | undefined;
-let backend: InstanceBackend | undefined;
-let router: Router | undefined;
-let operator: Operator | undefined;
-let runner: LocalPodRunner | undefined;
+let appstore: E2eAppstore | undefined;
 let browser: Browser | undefined;
-
-/** The server as startServer composes it, in DOMAIN mode, with the local pod runner as the pod log source. */
-async function startAppstore(): Promise<void> {
-  port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  const file = join(dir, 'appstore.toml');
-  writeFileSync(file, Object.values(USERS).map((u) => `[[Auth.StaticToken]]\nToken = "${u.token}"\nSubject = "${u.subject}"\nName = "${u.name}"\nRoles = ${JSON.stringify(u.roles)}\n`).join('\n'));
-  const { config } = loadConfig({
-    file,
-    flags: {
-      'Server.Listen': `127.0.0.1:${port}`,
-      'Server.PublicURL': `http://localhost:${port}`,
-      'Server.DataDir': join(dir, 'data'),
-      'Auth.Mode': 'static',
-      'Router.RoutingMode': 'DOMAIN',
-      'Router.AppsDomain': `apps.localhost:${port}`,
-      'Scheduler.KubeConfig': kubeconfigPath(),
-      'Scheduler.Namespace': ns.name,
-    },
-  });
-  const stores = await openStores(config);
-  db = stores.db;
-  const metrics = createMetricsRegistry();
-  backend = await startInstanceBackend(config, { logger, logs: runner! });
-  assert.ok(backend);
-  const deps = await apiDeps(config, db, stores.blobs, { logger, metrics, instanceBackend: backend });
-  router = createRouter({ config, instances: backend.cache, authenticate: deps.auth.authenticate, metrics, logger });
-  api = await buildApi({ ...deps, serverFactory: routerServerFactory(router, { maxHeaderSize: config.router.maxHeaderSize }) });
-  await api.listen({ host: '127.0.0.1', port });
-  operator = await startOperator({
-    kc,
-    config: { ...config, runtimeVersions: [] },
-    catalog: repositoryCatalog(deps.apps),
-    launcherKey: deps.launcherKey,
-    apiURL: url,
-    routing: (name) => ({ mode: config.router.routingMode, url: instanceURL(config, name) }),
-    logger,
-    metrics,
-  });
-}
 
 async function call(user: UserName, method: string, path: string, body?: unknown, raw?: { type: string; bytes: Buffer }): Promise<{ status: number; body: Json; text: string }> {
   const headers: Record<string, string> = raw ? { 'content-type': raw.type } : body !== undefined ? { 'content-type': 'application/json' } : {};
@@ -164,26 +107,15 @@ before(async () => {
   await installCrds(kc, { fieldManager: 'appstore-tests' });
   ns = await freshNamespace('e2e-domain', kc);
   await createRuntimeVersion(kc, rv, { image: `${LOCAL_IMAGE_PREFIX}wave-launcher:1.0.0` });
-  runner = await LocalPodRunner.start({
-    kc,
-    namespace: ns.name,
-    dataDir: join(dir, 'node'),
-    baseEnv: { ...(process.env as Record<string, string>), ...pythonCacheEnv(), PATH: `${join(uv, '..')}:${process.env.PATH ?? ''}` },
-    restartBackoffMs: 1000,
-    logger,
-  });
-  await startAppstore();
+  appstore = await startE2eAppstore({ kc, namespace: ns.name, dir, uvDir: join(uv, '..'), logger, flags: (p) => ({ 'Server.PublicURL': `http://localhost:${p}`, 'Router.RoutingMode': 'DOMAIN', 'Router.AppsDomain': `apps.localhost:${p}` }) });
+  url = appstore.url;
+  port = appstore.port;
   browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  await operator?.stop();
-  await router?.close();
-  await api?.close();
-  await backend?.cache.stop();
-  await db?.close();
-  await runner?.stop();
+  await appstore?.close();
   await ns?.cleanup();
   await deleteRuntimeVersion(kc, rv);
   rmSync(dir, { recursive: true, force: true });

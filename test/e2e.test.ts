@@ -17,27 +17,15 @@ import assert from 'node:assert/strict';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import pino from 'pino';
 import type { Browser } from 'playwright-core';
-import { buildApi, type Api } from '../src/api/app.ts';
-import { loadConfig } from '../src/config/load.ts';
 import { installCrds } from '../src/k8s/crd/install.ts';
-import { createMetricsRegistry } from '../src/lib/metrics.ts';
 import { clusterRunsLauncherStage, LOCAL_IMAGE_PREFIX } from '../src/local-node/kwok-stages.ts';
-import { LocalPodRunner } from '../src/local-node/pod-runner.ts';
-import { startOperator, type Operator } from '../src/operator/operator.ts';
-import { createRouter, type Router } from '../src/router/router.ts';
-import { routerServerFactory } from '../src/router/server-factory.ts';
-import { instanceURL } from '../src/config/instance-url.ts';
-import { repositoryCatalog } from '../src/server/catalog-port.ts';
-import { startInstanceBackend } from '../src/server/instance-backend.ts';
-import type { InstanceBackend } from '../src/api/routes/instances.ts';
-import { apiDeps, openStores } from '../src/server/server.ts';
-import type { Database } from '../src/repository/db.ts';
+import { startE2eAppstore, type E2eAppstore } from './support/e2e-appstore.ts';
 import { USERS, type UserName } from './support/api-server.ts';
 import { freshNamespace, kubeConfig, kubeconfigPath, kubectl, type TestNamespace } from './support/kube.ts';
 import { createRuntimeVersion, deleteRuntimeVersion, getInstance, suffix } from './support/operator.ts';
-import { freePort, waitFor } from './support/ports.ts';
+import { waitFor } from './support/ports.ts';
 import { runNode, type ProcessResult } from './support/process.ts';
-import { ensureUv, helloSource, pythonCacheEnv, WAVE_VERSION } from './support/python-app.ts';
+import { ensureUv, helloSource, WAVE_VERSION } from './support/python-app.ts';
 import { contextAs, launchChromium, screenshot } from './support/web-browser.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
@@ -51,53 +39,9 @@ const dir = mkdtempSync(join(tmpdir(), 'e2e-'));
 const logger = pino({ level: process.env.APPSTORE_TEST_OPERATOR_LOG ?? 'silent' });
 let ns: TestNamespace;
 let url = '';
-let api: Api | undefined;
-let db: Database | undefined;
-let backend: InstanceBackend | undefined;
-let router: Router | undefined;
-let operator: Operator | undefined;
-let runner: LocalPodRunner | undefined;
+let appstore: E2eAppstore | undefined;
 let browser: Browser | undefined;
 const cfg = join(dir, 'cli.toml');
-
-/** The server as startServer composes it, but with the local pod runner as the pod log source. */
-async function startAppstore(): Promise<void> {
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  const file = join(dir, 'appstore.toml');
-  writeFileSync(file, Object.values(USERS).map((u) => `[[Auth.StaticToken]]\nToken = "${u.token}"\nSubject = "${u.subject}"\nName = "${u.name}"\nRoles = ${JSON.stringify(u.roles)}\n`).join('\n'));
-  const { config } = loadConfig({
-    file,
-    flags: {
-      'Server.Listen': `127.0.0.1:${port}`,
-      'Server.PublicURL': url,
-      'Server.DataDir': join(dir, 'data'),
-      'Auth.Mode': 'static',
-      'Router.RoutingMode': 'BASE_URL',
-      'Scheduler.KubeConfig': kubeconfigPath(),
-      'Scheduler.Namespace': ns.name,
-    },
-  });
-  const stores = await openStores(config);
-  db = stores.db;
-  const metrics = createMetricsRegistry();
-  backend = await startInstanceBackend(config, { logger, logs: runner! });
-  assert.ok(backend);
-  const deps = await apiDeps(config, db, stores.blobs, { logger, metrics, instanceBackend: backend });
-  router = createRouter({ config, instances: backend.cache, authenticate: deps.auth.authenticate, metrics, logger });
-  api = await buildApi({ ...deps, serverFactory: routerServerFactory(router, { maxHeaderSize: config.router.maxHeaderSize }) });
-  await api.listen({ host: '127.0.0.1', port });
-  operator = await startOperator({
-    kc,
-    config: { ...config, runtimeVersions: [] },
-    catalog: repositoryCatalog(deps.apps),
-    launcherKey: deps.launcherKey,
-    apiURL: url,
-    routing: (name) => ({ mode: config.router.routingMode, url: instanceURL(config, name) }),
-    logger,
-    metrics,
-  });
-}
 
 function h2o(args: string[], cwd = dir): Promise<ProcessResult> {
   return runNode(H2O, ['--config', cfg, ...args], { cwd, env: { HOME: join(dir, 'home'), H2O_CONFIG: undefined, H2O_PROFILE: undefined } });
@@ -215,15 +159,8 @@ before(async () => {
   await installCrds(kc, { fieldManager: 'appstore-tests' });
   ns = await freshNamespace('e2e', kc);
   await createRuntimeVersion(kc, rv, { image: `${LOCAL_IMAGE_PREFIX}wave-launcher:1.0.0` });
-  runner = await LocalPodRunner.start({
-    kc,
-    namespace: ns.name,
-    dataDir: join(dir, 'node'),
-    baseEnv: { ...(process.env as Record<string, string>), ...pythonCacheEnv(), PATH: `${join(uv, '..')}:${process.env.PATH ?? ''}` },
-    restartBackoffMs: 1000,
-    logger,
-  });
-  await startAppstore();
+  appstore = await startE2eAppstore({ kc, namespace: ns.name, dir, uvDir: join(uv, '..'), logger, flags: () => ({ 'Router.RoutingMode': 'BASE_URL' }) });
+  url = appstore.url;
   const r = await h2o(['--endpoint', url, 'config', 'setup', '--token', USERS.alice.token]);
   assert.equal(r.code, 0, r.stderr);
   browser = await launchChromium();
@@ -231,12 +168,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await operator?.stop();
-  await router?.close();
-  await api?.close();
-  await backend?.cache.stop();
-  await db?.close();
-  await runner?.stop();
+  await appstore?.close();
   await ns?.cleanup();
   await deleteRuntimeVersion(kc, rv);
   rmSync(dir, { recursive: true, force: true });
