@@ -28,7 +28,7 @@ import { makeBundle } from './support/bundles.ts';
 import { freshNamespace, kubeConfig, kubeconfigPath, type TestNamespace } from './support/kube.ts';
 import { createRuntimeVersion, deleteRuntimeVersion, getInstance, startTestOperator, suffix } from './support/operator.ts';
 import { waitFor } from './support/ports.ts';
-import { buildWebUI, contextAs, describeViolations, launchChromium, screenshot, seriousA11yViolations, watchPage } from './support/web-browser.ts';
+import { buildWebUI, describeViolations, launchChromium, screenshot, seriousA11yViolations, openAs } from './support/web-browser.ts';
 
 /**
  * The stand-in launcher: apps named *.crashy exit with code 3 on every run,
@@ -64,13 +64,8 @@ let operator: Operator | undefined;
 let browser: Browser;
 const apps: Record<'flaky' | 'crashy' | 'steady', string> = { flaky: '', crashy: '', steady: '' };
 
-async function open(user: UserName, path: string): Promise<{ page: Page; problems: string[] }> {
-  const ctx = await contextAs(browser, user);
-  const page = await ctx.newPage();
-  const problems = watchPage(page);
-  await page.goto(t.url + path);
-  return { page, problems };
-}
+/** Opens `path` of the test server as `user`. */
+const open = (user: UserName, path: string) => openAs(browser, user, t.url + path);
 
 /** Launches `app` as `user` through the API (the UI's launch is tested in web-instances). */
 async function launch(user: UserName, app: string, visibility = 'PRIVATE'): Promise<string> {

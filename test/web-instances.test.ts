@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough, type Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { installCrds } from '../src/k8s/crd/install.ts';
 import type { PodLogRequest, PodLogSource } from '../src/k8s/pod-logs.ts';
 import type { Operator } from '../src/operator/operator.ts';
@@ -21,7 +21,7 @@ import { makeBundle } from './support/bundles.ts';
 import { freshNamespace, kubeConfig, kubeconfigPath, type TestNamespace } from './support/kube.ts';
 import { createRuntimeVersion, deleteRuntimeVersion, getInstance, startTestOperator, suffix } from './support/operator.ts';
 import { waitFor } from './support/ports.ts';
-import { buildWebUI, contextAs, describeViolations, launchChromium, screenshot, seriousA11yViolations, watchPage } from './support/web-browser.ts';
+import { buildWebUI, describeViolations, launchChromium, screenshot, seriousA11yViolations, openAs } from './support/web-browser.ts';
 
 const kc = kubeConfig();
 const rv = `test-rv-web-${suffix()}`;
@@ -53,13 +53,8 @@ const tickingLogs: PodLogSource = {
   },
 };
 
-async function open(user: UserName, path: string): Promise<{ page: Page; problems: string[] }> {
-  const ctx = await contextAs(browser, user);
-  const page = await ctx.newPage();
-  const problems = watchPage(page);
-  await page.goto(t.url + path);
-  return { page, problems };
-}
+/** Opens `path` of the test server as `user`. */
+const open = (user: UserName, path: string) => openAs(browser, user, t.url + path);
 
 async function instanceOf(id: string): Promise<{ status: string; visibility: string; suspended: boolean; url?: string }> {
   return (await (await t.fetch('alice', `/api/v1/instances/${id}`)).json()) as { status: string; visibility: string; suspended: boolean; url?: string };

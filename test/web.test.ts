@@ -18,7 +18,7 @@ import yazl from 'yazl';
 import { writeBundle } from '../src/bundle/write.ts';
 import { startTestApi, type TestApi, type UserName } from './support/api-server.ts';
 import { fixtureApp, makeBundle } from './support/bundles.ts';
-import { buildWebUI, contextAs, describeViolations, launchChromium, screenshot, seriousA11yViolations, watchPage } from './support/web-browser.ts';
+import { buildWebUI, describeViolations, launchChromium, screenshot, seriousA11yViolations, openAs } from './support/web-browser.ts';
 
 const README = [
   '# Weather station',
@@ -95,14 +95,8 @@ async function imported(user: UserName, file: Buffer, visibility: string): Promi
   return ((await r.json()) as { app: { id: string } }).app.id;
 }
 
-/** Opens `path` as `user`; returns the page and the list its problems (page errors, CSP refusals) collect into. */
-async function open(user: UserName, path: string): Promise<{ page: Page; problems: string[] }> {
-  const ctx = await contextAs(browser, user);
-  const page = await ctx.newPage();
-  const problems = watchPage(page);
-  await page.goto(t.url + path);
-  return { page, problems };
-}
+/** Opens `path` of the test server as `user`. */
+const open = (user: UserName, path: string) => openAs(browser, user, t.url + path);
 
 async function cardTitles(page: Page): Promise<string[]> {
   return (await page.locator('ul.cards li h3').allTextContents()).map((s) => s.trim()).sort();

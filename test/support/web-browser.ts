@@ -46,6 +46,14 @@ export function contextAs(browser: Browser, user: UserName): Promise<BrowserCont
   });
 }
 
+/** Opens `url` in a new context as `user`; returns the page and the list its problems (page errors, CSP refusals) collect into. */
+export async function openAs(browser: Browser, user: UserName, url: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await (await contextAs(browser, user)).newPage();
+  const problems = watchPage(page);
+  await page.goto(url);
+  return { page, problems };
+}
+
 /** Problems a page reports: uncaught exceptions and Content-Security-Policy refusals. */
 export function watchPage(page: Page): string[] {
   const problems: string[] = [];
