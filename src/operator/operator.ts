@@ -49,7 +49,7 @@ export interface OperatorTuning {
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
-  /** Parallel reconciles of AppInstances (default 16: reconciles wait on the apiserver, not the CPU). */
+  /** Parallel reconciles of AppInstances (default 128: reconciles wait on the apiserver, not the CPU; docs/benchmarks.md). */
   workers?: number;
   /** Launcher token lifetime (default 24 h). */
   tokenTtlMs?: number;
@@ -141,7 +141,7 @@ export async function startOperator(opts: OperatorOptions, tuning: OperatorTunin
         throw err;
       }
     };
-    const loops = [iq.run(timed(instances, imetrics), tuning.workers ?? 16), rq.run(timed(rvs, rmetrics), 1)];
+    const loops = [iq.run(timed(instances, imetrics), tuning.workers ?? 128), rq.run(timed(rvs, rmetrics), 1)];
     logger.info({ namespace }, 'leading: controllers started');
     tuning.onLeading?.({ caches, instanceQueue: iq, runtimeVersionQueue: rq });
     running = {
