@@ -2,9 +2,7 @@
 // server (PGlite database, folder blob store) started here, users by static token.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { chmod, cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,12 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { App, Tag } from '../src/api/schemas.ts';
 import { startTestApi, USERS, type TestApi } from './support/api-server.ts';
-import { runNode, type ProcessResult } from './support/process.ts';
+import { runNode, runNodeOnTerminal, SCRIPT, type ProcessResult } from './support/process.ts';
 
 const H2O = fileURLToPath(new URL('../bin/h2o.mjs', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./fixtures/bundles/wave-app/', import.meta.url));
-/** util-linux script(1), to run the CLI on a pseudo-terminal. */
-const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
 
 let api: TestApi;
 let dir: string;
@@ -215,14 +211,7 @@ describe('h2o against a running server', () => {
 
   test('on a terminal, app download shows progress on stderr', { skip: !SCRIPT && 'needs util-linux script(1) for a pseudo-terminal' }, async () => {
     const out = join(dir, 'tty.wave');
-    const cmd = [process.execPath, H2O, '--config', cfg, '--profile', 'alice', 'app', 'download', imported.id, '-o', out].map((a) => `'${a}'`).join(' ');
-    const r = await new Promise<ProcessResult>((resolve, reject) => {
-      const child = spawn(SCRIPT!, ['-qec', cmd, '/dev/null'], { cwd: dir, env: { ...process.env, HOME: join(dir, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
-    });
+    const r = await runNodeOnTerminal(H2O, ['--config', cfg, '--profile', 'alice', 'app', 'download', imported.id, '-o', out], { cwd: dir, env: { HOME: join(dir, 'home') } });
     assert.equal(r.code, 0, r.stdout);
     assert.match(r.stdout, /\rdownloading \d+\.\d MiB \/ \d+\.\d MiB 100%/);
     assert.equal((await readFile(out)).length, imported.bundleSize);
@@ -377,14 +366,7 @@ describe('h2o against a running server', () => {
 
   test('on a terminal, bundle import shows upload progress on stderr', { skip: !SCRIPT && 'needs util-linux script(1) for a pseudo-terminal' }, async () => {
     const app = await appCopy('0.9.0');
-    const cmd = [process.execPath, H2O, '--config', cfg, '--profile', 'alice', 'bundle', 'import', '--app-dir', app].map((a) => `'${a}'`).join(' ');
-    const r = await new Promise<ProcessResult>((resolve, reject) => {
-      const child = spawn(SCRIPT!, ['-qec', cmd, '/dev/null'], { cwd: dir, env: { ...process.env, HOME: join(dir, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
-    });
+    const r = await runNodeOnTerminal(H2O, ['--config', cfg, '--profile', 'alice', 'bundle', 'import', '--app-dir', app], { cwd: dir, env: { HOME: join(dir, 'home') } });
     assert.equal(r.code, 0, r.stdout);
     assert.match(r.stdout, /\ruploading \d+\.\d MiB \/ \d+\.\d MiB 100%/);
     assert.match(r.stdout, /Version\s+0\.9\.0/);

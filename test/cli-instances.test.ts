@@ -9,7 +9,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,11 +23,9 @@ import type { PodLogRequest, PodLogSource } from '../src/k8s/pod-logs.ts';
 import { startTestApi, USERS, type TestApi } from './support/api-server.ts';
 import { freshNamespace, kubeConfig, kubeconfigPath, type TestNamespace } from './support/kube.ts';
 import { waitFor } from './support/ports.ts';
-import { runNode, type ProcessResult } from './support/process.ts';
+import { runNode, runNodeOnTerminal, SCRIPT, type ProcessResult } from './support/process.ts';
 
 const H2O = fileURLToPath(new URL('../bin/h2o.mjs', import.meta.url));
-/** util-linux script(1), to run the CLI on a pseudo-terminal. */
-const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
 const FIXTURE = fileURLToPath(new URL('./fixtures/bundles/wave-app/', import.meta.url));
 const kc = kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -294,15 +291,7 @@ describe('h2o instance commands', () => {
   });
 
   test('on a terminal, the wait is a spinner with the status and the time waited', { skip: !SCRIPT && 'needs util-linux script(1) for a pseudo-terminal' }, async () => {
-    const cmd = [process.execPath, H2O, '--config', cfg, '--profile', 'alice', 'app', 'run', app.id, '--wait', '--timeout', '2s'].map((a) => `'${a}'`).join(' ');
-    // script(1) merges stdout and stderr of the pseudo-terminal into its own stdout; -e passes the exit code on.
-    const r = await new Promise<ProcessResult>((resolve, reject) => {
-      const child = spawn(SCRIPT!, ['-qec', cmd, '/dev/null'], { cwd: dir, env: { ...process.env, HOME: join(dir, 'home') }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
-    });
+    const r = await runNodeOnTerminal(H2O, ['--config', cfg, '--profile', 'alice', 'app', 'run', app.id, '--wait', '--timeout', '2s'], { cwd: dir, env: { HOME: join(dir, 'home') } });
     assert.equal(r.code, 7, r.stdout);
     const id = /ID\s+(\S+)\r?\n/.exec(r.stdout)?.[1];
     assert.ok(id, r.stdout);
