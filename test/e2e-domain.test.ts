@@ -19,23 +19,19 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import type { Browser } from 'playwright-core';
-import { installCrds } from '../src/k8s/crd/install.ts';
-import { LOCAL_IMAGE_PREFIX } from '../src/local-node/kwok-stages.ts';
 import { startE2eAppstore, type E2eAppstore } from './support/e2e-appstore.ts';
 import { USERS, type UserName } from './support/api-server.ts';
-import { freshNamespace, kubeConfig, type TestNamespace } from './support/kube.ts';
-import { createRuntimeVersion, deleteRuntimeVersion, suffix } from './support/operator.ts';
+import { kubeConfig } from './support/kube.ts';
 import { waitFor } from './support/ports.ts';
-import { ensureUv, helloSource, makeWaveBundle } from './support/python-app.ts';
+import { helloSource, makeWaveBundle } from './support/python-app.ts';
 import { contextAs, launchChromium, screenshot } from './support/web-browser.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
 
 const kc = kubeConfig();
-const rv = `e2e-domain-rv-${suffix()}`;
+let rv = '';
 const dir = mkdtempSync(join(tmpdir(), 'e2e-domain-'));
 const logger = pino({ level: process.env.APPSTORE_TEST_OPERATOR_LOG ?? 'silent' });
-let ns: TestNamespace;
 let port = 0;
 let url = '';
 let appstore: E2eAppstore | undefined;
@@ -103,12 +99,9 @@ async function openInBrowser(user: UserName, instanceURL: string, text: string, 
 }
 
 before(async () => {
-  const uv = await ensureUv();
-  await installCrds(kc, { fieldManager: 'appstore-tests' });
-  ns = await freshNamespace('e2e-domain', kc);
-  await createRuntimeVersion(kc, rv, { image: `${LOCAL_IMAGE_PREFIX}wave-launcher:1.0.0` });
-  appstore = await startE2eAppstore({ kc, namespace: ns.name, dir, uvDir: join(uv, '..'), logger, flags: (p) => ({ 'Server.PublicURL': `http://localhost:${p}`, 'Router.RoutingMode': 'DOMAIN', 'Router.AppsDomain': `apps.localhost:${p}` }) });
+  appstore = await startE2eAppstore({ kc, name: 'e2e-domain', dir, logger, flags: (p) => ({ 'Server.PublicURL': `http://localhost:${p}`, 'Router.RoutingMode': 'DOMAIN', 'Router.AppsDomain': `apps.localhost:${p}` }) });
   url = appstore.url;
+  rv = appstore.runtimeVersion;
   port = appstore.port;
   browser = await launchChromium();
 });
@@ -116,8 +109,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await appstore?.close();
-  await ns?.cleanup();
-  await deleteRuntimeVersion(kc, rv);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -17,15 +17,14 @@ import assert from 'node:assert/strict';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import pino from 'pino';
 import type { Browser } from 'playwright-core';
-import { installCrds } from '../src/k8s/crd/install.ts';
-import { clusterRunsLauncherStage, LOCAL_IMAGE_PREFIX } from '../src/local-node/kwok-stages.ts';
+import { clusterRunsLauncherStage } from '../src/local-node/kwok-stages.ts';
 import { startE2eAppstore, type E2eAppstore } from './support/e2e-appstore.ts';
 import { USERS, type UserName } from './support/api-server.ts';
-import { freshNamespace, kubeConfig, kubeconfigPath, kubectl, type TestNamespace } from './support/kube.ts';
-import { createRuntimeVersion, deleteRuntimeVersion, getInstance, suffix } from './support/operator.ts';
+import { kubeConfig, kubeconfigPath, kubectl } from './support/kube.ts';
+import { getInstance } from './support/operator.ts';
 import { waitFor } from './support/ports.ts';
 import { runNode, type ProcessResult } from './support/process.ts';
-import { ensureUv, helloSource, WAVE_VERSION } from './support/python-app.ts';
+import { helloSource, WAVE_VERSION } from './support/python-app.ts';
 import { contextAs, launchChromium, screenshot } from './support/web-browser.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
@@ -34,10 +33,10 @@ const H2O = fileURLToPath(new URL('../bin/h2o.mjs', import.meta.url));
 const kc = kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const apps = kc.makeApiClient(AppsV1Api);
-const rv = `e2e-rv-${suffix()}`;
+let rv = '';
 const dir = mkdtempSync(join(tmpdir(), 'e2e-'));
 const logger = pino({ level: process.env.APPSTORE_TEST_OPERATOR_LOG ?? 'silent' });
-let ns: TestNamespace;
+let namespace = '';
 let url = '';
 let appstore: E2eAppstore | undefined;
 let browser: Browser | undefined;
@@ -96,8 +95,8 @@ async function logsOf(id: string): Promise<string> {
 
 /** After terminate: the AppInstance, its Deployment, Service, Secret and PVCs gone, and the pod process no longer answers. */
 async function assertAllGone(id: string, podIP: string): Promise<void> {
-  await waitFor('the AppInstance gone', async () => (await getInstance(kc, ns.name, id)) === undefined, 60_000, 200);
-  const sel = { namespace: ns.name, labelSelector: `hac.h2o.ai/instance=${id}` };
+  await waitFor('the AppInstance gone', async () => (await getInstance(kc, namespace, id)) === undefined, 60_000, 200);
+  const sel = { namespace, labelSelector: `hac.h2o.ai/instance=${id}` };
   await waitFor('its children garbage-collected', async () => {
     const [d, s, sec, pvc, pods] = await Promise.all([
       apps.listNamespacedDeployment(sel),
@@ -155,12 +154,10 @@ async function routerStatus(user: UserName, instanceURL: string): Promise<{ stat
 }
 
 before(async () => {
-  const uv = await ensureUv();
-  await installCrds(kc, { fieldManager: 'appstore-tests' });
-  ns = await freshNamespace('e2e', kc);
-  await createRuntimeVersion(kc, rv, { image: `${LOCAL_IMAGE_PREFIX}wave-launcher:1.0.0` });
-  appstore = await startE2eAppstore({ kc, namespace: ns.name, dir, uvDir: join(uv, '..'), logger, flags: () => ({ 'Router.RoutingMode': 'BASE_URL' }) });
+  appstore = await startE2eAppstore({ kc, name: 'e2e', dir, logger, flags: () => ({ 'Router.RoutingMode': 'BASE_URL' }) });
   url = appstore.url;
+  namespace = appstore.namespace;
+  rv = appstore.runtimeVersion;
   const r = await h2o(['--endpoint', url, 'config', 'setup', '--token', USERS.alice.token]);
   assert.equal(r.code, 0, r.stderr);
   browser = await launchChromium();
@@ -169,8 +166,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await appstore?.close();
-  await ns?.cleanup();
-  await deleteRuntimeVersion(kc, rv);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -206,7 +201,7 @@ describe('end to end', { timeout: 1_200_000 }, () => {
     await waitFor('bob let in', async () => (await routerStatus('bob', iurl)).status === 200, 30_000, 300);
     await openInBrowser('bob', iurl, 'Hello end to end', 'e2e-app-bob');
 
-    const podIP = ready.pod?.name ? (await core.readNamespacedPod({ namespace: ns.name, name: ready.pod.name as string })).status!.podIP! : '';
+    const podIP = ready.pod?.name ? (await core.readNamespacedPod({ namespace, name: ready.pod.name as string })).status!.podIP! : '';
     assert.match(podIP, /^127\.64\./);
 
     const sus = await h2o(['instance', 'suspend', id]);
@@ -219,7 +214,7 @@ describe('end to end', { timeout: 1_200_000 }, () => {
     assert.equal(res.code, 0, res.stderr);
     const again = await waitStatus(id, 'Ready again', (s) => s.status === 'Ready' && s.suspended === false);
     await openInBrowser('alice', iurl, 'Hello end to end', 'e2e-app-resumed');
-    const podIP2 = (await core.readNamespacedPod({ namespace: ns.name, name: again.pod.name as string })).status!.podIP!;
+    const podIP2 = (await core.readNamespacedPod({ namespace, name: again.pod.name as string })).status!.podIP!;
 
     const term = await h2o(['instance', 'terminate', id]);
     assert.equal(term.code, 0, term.stderr);
@@ -233,7 +228,7 @@ describe('end to end', { timeout: 1_200_000 }, () => {
     const yaml = [
       'apiVersion: hac.h2o.ai/v1alpha1',
       'kind: AppInstance',
-      `metadata: { name: ${name}, namespace: ${ns.name} }`,
+      `metadata: { name: ${name}, namespace: ${namespace} }`,
       'spec:',
       '  app: { name: ai.e2e.yaml, version: 1.0.0 }',
       `  owner: { subject: alice, name: ${USERS.alice.name} }`,
@@ -248,7 +243,7 @@ describe('end to end', { timeout: 1_200_000 }, () => {
     await waitFor('the app page through the router', async () => (await routerStatus('alice', ready.url as string)).status === 200, 300_000, 250);
     assert.equal(ready.appName, 'ai.e2e.yaml');
     await openInBrowser('alice', ready.url as string, 'Hello from YAML', 'e2e-yaml');
-    const podIP = (await core.readNamespacedPod({ namespace: ns.name, name: ready.pod.name as string })).status!.podIP!;
+    const podIP = (await core.readNamespacedPod({ namespace, name: ready.pod.name as string })).status!.podIP!;
     const del = await kubectl(['delete', '-f', file]);
     assert.equal(del.code, 0, del.stderr);
     await assertAllGone(name, podIP);

@@ -1,17 +1,20 @@
 /**
  * The app store as startServer composes it (API, router, instance cache,
  * operator) in the test process, with static-token users and the local pod
- * runner running the operator's pods for real and serving their logs: the
- * fixture of the end-to-end tests.
+ * runner running the operator's pods for real and serving their logs, in a
+ * namespace and with a RuntimeVersion of its own: the fixture of the
+ * end-to-end tests.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type pino from 'pino';
 import { buildApi } from '../../src/api/app.ts';
+import { installCrds } from '../../src/k8s/crd/install.ts';
 import { instanceURL } from '../../src/config/instance-url.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createMetricsRegistry } from '../../src/lib/metrics.ts';
+import { LOCAL_IMAGE_PREFIX } from '../../src/local-node/kwok-stages.ts';
 import { LocalPodRunner } from '../../src/local-node/pod-runner.ts';
 import { startOperator } from '../../src/operator/operator.ts';
 import { createRouter } from '../../src/router/router.ts';
@@ -20,36 +23,47 @@ import { repositoryCatalog } from '../../src/server/catalog-port.ts';
 import { startInstanceBackend } from '../../src/server/instance-backend.ts';
 import { apiDeps, openStores } from '../../src/server/server.ts';
 import { USERS } from './api-server.ts';
-import { kubeconfigPath } from './kube.ts';
+import { freshNamespace, kubeconfigPath } from './kube.ts';
+import { createRuntimeVersion, deleteRuntimeVersion, suffix } from './operator.ts';
 import { freePort } from './ports.ts';
-import { pythonCacheEnv } from './python-app.ts';
+import { ensureUv, pythonCacheEnv } from './python-app.ts';
 
 export interface E2eAppstore {
   /** The main URL, http://127.0.0.1:<port>. */
   url: string;
   port: number;
   runner: LocalPodRunner;
-  /** Stops the operator, router, API, cache, database and runner, in that order. */
+  /** The instances' namespace. */
+  namespace: string;
+  /** A RuntimeVersion with a local launcher image, which the local pod runner runs (name it in app.toml). */
+  runtimeVersion: string;
+  /** Stops the operator, router, API, cache, database and runner, in that order, then deletes the namespace and the RuntimeVersion. */
   close(): Promise<void>;
 }
 
 /**
- * Starts the runner on `namespace` and the app store on a free port; `flags`
- * (given the port) add to or override the server options. `uvDir` is put
- * first on the pods' PATH.
+ * Installs uv and the CRDs, makes a fresh namespace named after `name` and a
+ * RuntimeVersion, starts the runner on that namespace and the app store on a
+ * free port; `flags` (given the port) add to or override the server options.
  */
-export async function startE2eAppstore(o: { kc: KubeConfig; namespace: string; dir: string; uvDir: string; logger: pino.Logger; flags?: (port: number) => Record<string, string> }): Promise<E2eAppstore> {
+export async function startE2eAppstore(o: { kc: KubeConfig; name: string; dir: string; logger: pino.Logger; flags?: (port: number) => Record<string, string> }): Promise<E2eAppstore> {
+  const uv = await ensureUv();
+  await installCrds(o.kc, { fieldManager: 'appstore-tests' });
+  const ns = await freshNamespace(o.name, o.kc);
+  const runtimeVersion = `${o.name}-rv-${suffix()}`;
+  await createRuntimeVersion(o.kc, runtimeVersion, { image: `${LOCAL_IMAGE_PREFIX}wave-launcher:1.0.0` });
+  const namespace = ns.name;
   const runner = await LocalPodRunner.start({
     kc: o.kc,
-    namespace: o.namespace,
+    namespace,
     dataDir: join(o.dir, 'node'),
-    baseEnv: { ...(process.env as Record<string, string>), ...pythonCacheEnv(), PATH: `${o.uvDir}:${process.env.PATH ?? ''}` },
+    baseEnv: { ...(process.env as Record<string, string>), ...pythonCacheEnv(), PATH: `${join(uv, '..')}:${process.env.PATH ?? ''}` },
     restartBackoffMs: 1000,
     logger: o.logger,
   });
-  const closers: Array<() => Promise<unknown>> = [() => runner.stop()];
+  const closers: Array<() => Promise<unknown>> = [() => deleteRuntimeVersion(o.kc, runtimeVersion), () => ns.cleanup(), () => runner.stop()];
   const close = async () => {
-    for (const c of closers.reverse()) await c();
+    for (const c of [...closers].reverse()) await c();
   };
   try {
     const port = await freePort();
@@ -64,7 +78,7 @@ export async function startE2eAppstore(o: { kc: KubeConfig; namespace: string; d
         'Server.DataDir': join(o.dir, 'data'),
         'Auth.Mode': 'static',
         'Scheduler.KubeConfig': kubeconfigPath(),
-        'Scheduler.Namespace': o.namespace,
+        'Scheduler.Namespace': namespace,
         ...o.flags?.(port),
       },
     });
@@ -90,7 +104,7 @@ export async function startE2eAppstore(o: { kc: KubeConfig; namespace: string; d
       metrics,
     });
     closers.push(() => operator.stop());
-    return { url, port, runner, close };
+    return { url, port, runner, namespace, runtimeVersion, close };
   } catch (err) {
     await close();
     throw err;
