@@ -24,7 +24,7 @@ import { createRuntimeVersion, deleteRuntimeVersion, suffix } from './support/op
 import { USERS } from './support/oidc.ts';
 import { freePort, waitFor } from './support/ports.ts';
 import { ensureUv, helloSource, makeWaveBundle, pythonCacheEnv } from './support/python-app.ts';
-import { serviceEnv } from './support/service.ts';
+import { oidcAuthFlags } from './support/oidc-api.ts';
 import { launchChromium, screenshot } from './support/web-browser.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
@@ -79,11 +79,7 @@ before(async () => {
       'Server.DataDir': join(dir, 'data'),
       'Server.Roles': 'api,router,operator',
       'Server.LogLevel': 'fatal',
-      'Auth.Mode': 'oidc',
-      'Auth.IssuerURL': serviceEnv('APPSTORE_TEST_OIDC_ISSUER', 'the OIDC provider'),
-      'Auth.ClientID': serviceEnv('APPSTORE_TEST_OIDC_CLIENT_ID', 'the OIDC provider'),
-      'Auth.ClientSecret': serviceEnv('APPSTORE_TEST_OIDC_CLIENT_SECRET', 'the OIDC provider'),
-      'Auth.Scopes': 'openid,profile,email,roles',
+      ...oidcAuthFlags(),
       'Scheduler.KubeConfig': kubeconfigPath(),
       'Scheduler.Namespace': ns.name,
       'Router.RoutingMode': 'DOMAIN',

@@ -22,7 +22,7 @@ import { freshNamespace, kubeconfigPath, type TestNamespace } from './support/ku
 import { USERS } from './support/oidc.ts';
 import { freePort, waitFor } from './support/ports.ts';
 import { send, TestInstances, type Reply, type Upstream } from './support/router-fixtures.ts';
-import { serviceEnv } from './support/service.ts';
+import { oidcAuthFlags } from './support/oidc-api.ts';
 
 let ns: TestNamespace;
 let dataDir: string;
@@ -41,11 +41,7 @@ async function startAppStore(mode: 'DOMAIN' | 'BASE_URL'): Promise<{ server: Run
       'Server.DataDir': mkdtempSync(join(dataDir, `${mode}-`)),
       'Server.Roles': 'api,router',
       'Server.LogLevel': 'fatal',
-      'Auth.Mode': 'oidc',
-      'Auth.IssuerURL': serviceEnv('APPSTORE_TEST_OIDC_ISSUER', 'the OIDC provider'),
-      'Auth.ClientID': serviceEnv('APPSTORE_TEST_OIDC_CLIENT_ID', 'the OIDC provider'),
-      'Auth.ClientSecret': serviceEnv('APPSTORE_TEST_OIDC_CLIENT_SECRET', 'the OIDC provider'),
-      'Auth.Scopes': 'openid,profile,email,roles',
+      ...oidcAuthFlags(),
       'Scheduler.KubeConfig': kubeconfigPath(),
       'Scheduler.Namespace': ns.name,
       'Router.RoutingMode': mode,

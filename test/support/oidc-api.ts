@@ -23,6 +23,17 @@ export interface OidcApi {
   close(): Promise<void>;
 }
 
+/** The Auth options of a server signing in at the test run's OIDC provider with its server client. */
+export function oidcAuthFlags(): Record<string, string> {
+  return {
+    'Auth.Mode': 'oidc',
+    'Auth.IssuerURL': serviceEnv('APPSTORE_TEST_OIDC_ISSUER', 'the OIDC provider'),
+    'Auth.ClientID': serviceEnv('APPSTORE_TEST_OIDC_CLIENT_ID', 'the OIDC provider'),
+    'Auth.ClientSecret': serviceEnv('APPSTORE_TEST_OIDC_CLIENT_SECRET', 'the OIDC provider'),
+    'Auth.Scopes': 'openid,profile,email,roles',
+  };
+}
+
 /** Starts the API with the provider's server client; `flags` add or override options (e.g. Auth.CLIClientID). */
 export async function startOidcApi(flags: Record<string, string> = {}): Promise<OidcApi> {
   const dir = mkdtempSync(join(tmpdir(), 'appstore-oidc-'));
@@ -33,11 +44,7 @@ export async function startOidcApi(flags: Record<string, string> = {}): Promise<
       'Server.Listen': `127.0.0.1:${port}`,
       'Server.PublicURL': url,
       'Server.DataDir': join(dir, 'data'),
-      'Auth.Mode': 'oidc',
-      'Auth.IssuerURL': serviceEnv('APPSTORE_TEST_OIDC_ISSUER', 'the OIDC provider'),
-      'Auth.ClientID': serviceEnv('APPSTORE_TEST_OIDC_CLIENT_ID', 'the OIDC provider'),
-      'Auth.ClientSecret': serviceEnv('APPSTORE_TEST_OIDC_CLIENT_SECRET', 'the OIDC provider'),
-      'Auth.Scopes': 'openid,profile,email,roles',
+      ...oidcAuthFlags(),
       ...flags,
     },
   });
