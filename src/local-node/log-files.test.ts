@@ -22,6 +22,11 @@ test('log files: all, the last N lines, and following until the writer stops', a
     assert.equal(await text(await readLogFile(file, { follow: false, signal, live: () => false })), 'a\nb\nc\n');
     assert.equal(await text(await readLogFile(file, { follow: false, tailLines: 2, signal, live: () => false })), 'b\nc\n');
     assert.equal(await text(await readLogFile(file, { follow: false, tailLines: 9, signal, live: () => false })), 'a\nb\nc\n');
+    // The tail is the last lines when asked, not those plus whatever the writer appended before the stream was read.
+    const tail = await readLogFile(file, { follow: false, tailLines: 1, signal, live: () => true });
+    appendFileSync(file, 'late\n');
+    assert.equal(await text(tail), 'c\n');
+    writeFileSync(file, 'a\nb\nc\n');
     let live = true;
     const followed = text(await readLogFile(file, { follow: true, tailLines: 1, signal, live: () => live }));
     await new Promise((r) => setTimeout(r, 300));

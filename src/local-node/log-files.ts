@@ -1,7 +1,7 @@
 /** DEVELOPMENT AND TEST TOOL (local pod runner): reading a container's log file, optionally following it. */
 import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { UnavailableError } from '../lib/errors.ts';
 
 export interface ReadLogOptions {
@@ -18,6 +18,7 @@ export async function readLogFile(path: string, opts: ReadLogOptions): Promise<R
   if (!st) throw new UnavailableError(`no log yet at ${path}: the container has not started`);
   let start = 0;
   if (opts.tailLines !== undefined) {
+    // The writer keeps appending: answer from this one read, or lines written since would join the tail.
     const text = await readFile(path);
     let n = 0;
     let i = text.length;
@@ -28,6 +29,7 @@ export async function readLogFile(path: string, opts: ReadLogOptions): Promise<R
     }
     start = n >= opts.tailLines && i > 0 ? i + 1 : 0;
     if (opts.tailLines === 0) start = text.length;
+    if (!opts.follow) return Readable.from([text.subarray(start)]);
   }
   if (!opts.follow) return createReadStream(path, { start });
   const out = new PassThrough();
