@@ -184,6 +184,10 @@ describe('WorkQueue', () => {
     assert.equal(await q.get(), 'k');
     assert.ok(metrics.queueWaits[2]! < 30, `the delay is not queue wait: ${metrics.queueWaits[2]} ms`);
     q.done('k');
+    q.add('k', performance.now() - 100); // an add decided after its event is timed from the event
+    assert.equal(await q.get(), 'k');
+    assert.ok(metrics.queueWaits[3]! >= 99, `a back-dated add counts from its event: ${metrics.queueWaits[3]} ms`);
+    q.done('k');
     await q.shutdown();
   });
 

@@ -141,13 +141,16 @@ export class WorkQueue {
     this.onError = opts.onError;
   }
 
-  /** Marks `key` for processing; a no-op if it is already waiting or the queue is shutting down. */
-  add(key: string): void {
+  /**
+   * Marks `key` for processing; a no-op if it is already waiting or the queue is shutting down.
+   * `since` (performance.now() time) back-dates the queue-wait metric, for an add decided after its event.
+   */
+  add(key: string, since = performance.now()): void {
     if (this.shuttingDown) return;
     this.metrics.add();
     if (this.dirty.has(key)) return;
     this.dirty.add(key);
-    this.addedAt.set(key, performance.now());
+    this.addedAt.set(key, since);
     // Re-queued by done() once the current run ends: never two runs of one key at once.
     if (this.processing.has(key)) return;
     this.enqueue(key);

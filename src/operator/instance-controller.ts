@@ -27,6 +27,7 @@ import type { JsonPatchOp } from './drift.ts';
 import type { DesiredChildren, RoutingMode } from './desired.ts';
 import type { EventRecorder, EventType } from './events.ts';
 import { observePod } from './instance-status.ts';
+import { WriteFlights, type Enqueue } from './write-flights.ts';
 import type { CatalogPort, ResolvedApp } from './resolved-app.ts';
 
 /** Annotation holding the hash of the desired state a child was last applied from. */
@@ -74,6 +75,12 @@ export interface InstanceControllerOptions {
   tokenTtlMs?: number;
   /** Re-queues a key with backoff (the work queue's addRateLimited): for a Service creation that failed after its reconcile ended. */
   retry?: (key: string) => void;
+  /**
+   * Adds a key to the queue, its wait counted from `since` (the work queue's add). With it, an event that arrives
+   * while our own write of that object is in flight is decided when the write returns (write-flights.ts); without
+   * it, such an event always re-queues.
+   */
+  enqueue?: Enqueue;
 }
 
 interface AppliedChild {
@@ -118,6 +125,8 @@ export class InstanceController {
   private readonly serviceSlots = new Slots(SERVICE_CREATES_IN_FLIGHT);
   /** Per Deployment (instance key + "/Deployment/name"): generation, deletion and hash as last seen, for childKeys. */
   private readonly deploymentsSeen = new Map<string, string>();
+  /** Our writes in flight and the events of their objects held meanwhile (write-flights.ts). */
+  private readonly flights: WriteFlights;
 
   constructor(private readonly o: InstanceControllerOptions) {
     this.objects = KubernetesObjectApi.makeApiClient(o.kc);
@@ -125,6 +134,7 @@ export class InstanceController {
     this.core = o.kc.makeApiClient(CoreV1Api);
     this.apps = o.kc.makeApiClient(AppsV1Api);
     this.tokenTtlMs = o.tokenTtlMs ?? DEFAULT_TOKEN_TTL_MS;
+    this.flights = new WriteFlights(o.enqueue);
   }
 
   /** One reconcile of the instance with queue key `key` ("namespace/name"). */
@@ -217,6 +227,7 @@ export class InstanceController {
 
   /** Drops what is remembered about `key` (when the operator stops leading). */
   forgetAll(): void {
+    this.flights.clear();
     this.written.clear();
     this.applied.clear();
     this.deploymentsSeen.clear();
@@ -230,9 +241,13 @@ export class InstanceController {
   instanceKeys(inst: AppInstance, namespace: string): string[] {
     if (inst.metadata.namespace !== namespace) return [];
     const key = `${inst.metadata.namespace}/${inst.metadata.name}`;
+    if (this.flights.hold(key, 'status', Number(inst.metadata.resourceVersion), inst.metadata.uid)) return [];
+    return this.isStatusEcho(key, Number(inst.metadata.resourceVersion), inst.metadata.uid) ? [] : [key];
+  }
+
+  private isStatusEcho(key: string, rv: number | undefined, uid: string | undefined): boolean {
     const w = this.written.get(key);
-    if (w && w.uid === inst.metadata.uid && w.resourceVersion === Number(inst.metadata.resourceVersion)) return [];
-    return [key];
+    return !!w && w.uid === uid && w.resourceVersion === rv;
   }
 
   /**
@@ -258,13 +273,22 @@ export class InstanceController {
       else this.deploymentsSeen.set(seenKey, seen);
       if (seen !== undefined && seen === before) return [];
     }
+    const rv = cached ? Number(cached.metadata?.resourceVersion) : undefined;
+    if (this.flights.hold(key, id, rv)) return [];
+    return this.isChildEcho(key, id, rv) ? [] : keys;
+  }
+
+  /**
+   * Whether a child event (its resourceVersion; undefined once deleted) is the echo of our last apply; retires the
+   * remembered apply once the cache has caught up with it, or the child is gone.
+   */
+  private isChildEcho(key: string, id: string, rv: number | undefined): boolean {
     const mine = this.applied.get(key);
     const rec = mine?.get(id);
-    if (!mine || !rec) return keys;
-    const rv = Number(cached?.metadata?.resourceVersion);
-    if (!cached || !(rv < rec.resourceVersion)) mine.delete(id);
+    if (!mine || !rec) return false;
+    if (rv === undefined || !(rv < rec.resourceVersion)) mine.delete(id);
     if (mine.size === 0) this.applied.delete(key);
-    return cached && rv === rec.resourceVersion ? [] : keys;
+    return rv === rec.resourceVersion;
   }
 
   /** The hash and token expiry of a child as we know it: the cache's, or our later apply's. */
@@ -291,6 +315,11 @@ export class InstanceController {
 
   /** Applies a child and remembers the write until the informer shows it. */
   private async applyChild(key: string, obj: KubernetesObject, repair: JsonPatchOp[] = []): Promise<void> {
+    const id = `${obj.kind}/${obj.metadata?.name}`;
+    await this.flights.run(key, id, () => this.applyChildNow(key, obj, repair), (e) => this.isChildEcho(key, id, e.rv));
+  }
+
+  private async applyChildNow(key: string, obj: KubernetesObject, repair: JsonPatchOp[]): Promise<void> {
     if (repair.length) {
       const target = { name: obj.metadata!.name!, namespace: obj.metadata!.namespace!, body: repair, fieldManager: FIELD_MANAGER };
       const json = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
@@ -482,9 +511,12 @@ export class InstanceController {
 
     const oldReady = findCondition(old.conditions, INSTANCE_CONDITIONS.Ready);
     const newReady = findCondition(next.conditions, INSTANCE_CONDITIONS.Ready)!;
-    const stored = await applyStatus(this.custom, { group: GROUP, version: VERSION, plural: APP_INSTANCE_PLURAL }, { apiVersion: inst.apiVersion, kind: inst.kind, metadata: { name: inst.metadata.name, namespace: inst.metadata.namespace }, status: next });
-    const rv = Number((stored as KubernetesObject).metadata?.resourceVersion);
-    if (Number.isFinite(rv)) this.written.set(key, { uid: inst.metadata.uid ?? '', resourceVersion: rv, status: { ...next, ...(lastActivityTime ? { lastActivityTime } : {}) } });
+    const write = async () => {
+      const stored = await applyStatus(this.custom, { group: GROUP, version: VERSION, plural: APP_INSTANCE_PLURAL }, { apiVersion: inst.apiVersion, kind: inst.kind, metadata: { name: inst.metadata.name, namespace: inst.metadata.namespace }, status: next });
+      const rv = Number((stored as KubernetesObject).metadata?.resourceVersion);
+      if (Number.isFinite(rv)) this.written.set(key, { uid: inst.metadata.uid ?? '', resourceVersion: rv, status: { ...next, ...(lastActivityTime ? { lastActivityTime } : {}) } });
+    };
+    await this.flights.run(key, 'status', write, (e) => this.isStatusEcho(key, e.rv, e.uid));
     log.debug({ summary: next.summary, reason: newReady.reason }, 'status written');
     if (oldReady?.reason !== newReady.reason || oldReady?.status !== newReady.status) {
       const type: EventType = WARNING_REASONS.has(newReady.reason) ? 'Warning' : 'Normal';

@@ -97,7 +97,7 @@ export async function startOperator(opts: OperatorOptions, tuning: OperatorTunin
     const extra = tuning.queueMetrics;
     const iq = new WorkQueue({ metrics: extra ? teeMetrics(imetrics.queue, extra) : imetrics.queue, onError: (key, err, retries) => logger.warn({ err, kind: 'AppInstance', key, retries }, 'reconcile failed; retrying with backoff') });
     const rq = new WorkQueue({ metrics: rmetrics.queue, onError: (key, err, retries) => logger.warn({ err, kind: 'RuntimeVersion', name: key, retries }, 'reconcile failed; retrying with backoff') });
-    const instances = new InstanceController({ ...opts, caches, events, logger, retry: (key) => iq.addRateLimited(key), ...(tuning.tokenTtlMs ? { tokenTtlMs: tuning.tokenTtlMs } : {}) });
+    const instances = new InstanceController({ ...opts, caches, events, logger, retry: (key) => iq.addRateLimited(key), enqueue: (key, since) => iq.add(key, since), ...(tuning.tokenTtlMs ? { tokenTtlMs: tuning.tokenTtlMs } : {}) });
     const rvs = new RuntimeVersionController(opts.kc, caches, events, logger);
 
     // Keys de-duplicate in the queue; the echoes of our own writes are not even added.
