@@ -25,6 +25,9 @@ import { controllerMetrics } from './metrics.ts';
 import type { CatalogPort } from './resolved-app.ts';
 import { applyConfiguredRuntimeVersions, RuntimeVersionController, runtimeVersionOf } from './runtime-version-controller.ts';
 
+/** AppInstance reconciles run at once by default: about the peak backlog of a 1000-instance burst (docs/benchmarks.md). */
+export const DEFAULT_INSTANCE_WORKERS = 512;
+
 export const LEASE_NAME = 'appstore-operator';
 /** How long instance changes are gathered before a RuntimeVersion's instance count and finalizer are updated. */
 export const RUNTIME_VERSION_COUNT_DELAY_MS = 1000;
@@ -49,7 +52,10 @@ export interface OperatorTuning {
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
-  /** Parallel reconciles of AppInstances (default 128: reconciles wait on the apiserver, not the CPU; docs/benchmarks.md). */
+  /**
+   * Parallel reconciles of AppInstances (default DEFAULT_INSTANCE_WORKERS). A reconcile waits on the apiserver, not
+   * the CPU, and a waiting one costs a promise: a burst is queued by the apiserver's priority and fairness, not here.
+   */
   workers?: number;
   /** Launcher token lifetime (default 24 h). */
   tokenTtlMs?: number;
@@ -141,7 +147,7 @@ export async function startOperator(opts: OperatorOptions, tuning: OperatorTunin
         throw err;
       }
     };
-    const loops = [iq.run(timed(instances, imetrics), tuning.workers ?? 128), rq.run(timed(rvs, rmetrics), 1)];
+    const loops = [iq.run(timed(instances, imetrics), tuning.workers ?? DEFAULT_INSTANCE_WORKERS), rq.run(timed(rvs, rmetrics), 1)];
     logger.info({ namespace }, 'leading: controllers started');
     tuning.onLeading?.({ caches, instanceQueue: iq, runtimeVersionQueue: rq });
     running = {
