@@ -9,6 +9,9 @@ import type pino from 'pino';
 import { GROUP, VERSION } from '../k8s/crd/group.ts';
 import { APP_INSTANCE_PLURAL } from '../k8s/crd/appinstance.ts';
 
+/** How long one activity write may take before it counts as failed (and is retried next interval). */
+export const WRITE_TIMEOUT_MS = 10_000;
+
 /** Writes one instance's lastActivityTime (RFC 3339). */
 export type ActivityWriter = (instance: string, time: string) => Promise<void>;
 
@@ -22,6 +25,7 @@ export class ActivityTracker {
     private readonly write: ActivityWriter,
     private readonly intervalMs: number,
     private readonly logger?: pino.Logger,
+    private readonly writeTimeoutMs = WRITE_TIMEOUT_MS,
   ) {
     // Check several times per interval so a write happens soon after the interval allows it.
     this.timer = setInterval(() => void this.flush(), Math.max(200, Math.min(intervalMs / 4, 5000)));
@@ -46,17 +50,33 @@ export class ActivityTracker {
         if (w && (w.value >= value || now - w.at < this.intervalMs)) continue;
         this.written.set(name, { at: now, value });
         try {
-          await this.write(name, new Date(value).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+          await this.writeInTime(name, new Date(value).toISOString().replace(/\.\d{3}Z$/, 'Z'));
         } catch (err) {
-          // A deleted instance (404) is forgotten; other failures are retried next interval.
+          // A deleted instance (404) is forgotten; other failures are retried next interval (the value counts as unwritten).
           if ((err as { code?: number }).code === 404) {
             this.last.delete(name);
             this.written.delete(name);
-          } else this.logger?.warn({ err, instance: name }, 'could not record instance activity');
+          } else {
+            this.written.set(name, { at: now, value: w?.value ?? -Infinity });
+            this.logger?.warn({ err, instance: name }, 'could not record instance activity; retrying next interval');
+          }
         }
       }
     });
     return this.flushing;
+  }
+
+  /** One write, given up after writeTimeoutMs: a request that never answers must not hold every later flush. */
+  private async writeInTime(name: string, time: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`writing the activity of ${name} took over ${this.writeTimeoutMs} ms`)), this.writeTimeoutMs);
+    });
+    try {
+      await Promise.race([this.write(name, time), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Stops the timer after a last flush of pending activity. */
