@@ -241,8 +241,9 @@ export class InstanceController {
   instanceKeys(inst: AppInstance, namespace: string): string[] {
     if (inst.metadata.namespace !== namespace) return [];
     const key = `${inst.metadata.namespace}/${inst.metadata.name}`;
-    if (this.flights.hold(key, 'status', Number(inst.metadata.resourceVersion), inst.metadata.uid)) return [];
-    return this.isStatusEcho(key, Number(inst.metadata.resourceVersion), inst.metadata.uid) ? [] : [key];
+    const rv = Number(inst.metadata.resourceVersion);
+    if (this.flights.hold(key, 'status', rv, inst.metadata.uid)) return [];
+    return this.isStatusEcho(key, rv, inst.metadata.uid) ? [] : [key];
   }
 
   private isStatusEcho(key: string, rv: number | undefined, uid: string | undefined): boolean {
