@@ -26,6 +26,7 @@ import { freePort, waitFor } from './support/ports.ts';
 import { ensureUv, helloSource, makeWaveBundle, pythonCacheEnv } from './support/python-app.ts';
 import { oidcAuthFlags } from './support/oidc-api.ts';
 import { launchChromium, screenshot } from './support/web-browser.ts';
+import { waitForWaveText, waveClients } from './support/waved-race.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
 
@@ -130,8 +131,14 @@ describe('end to end, DOMAIN routing with browser sessions', { timeout: 900_000 
       const sockets: string[] = [];
       page.on('websocket', (ws) => sockets.push(ws.url()));
       // No credentials on the instance host yet: the router sends the browser to the main host and back with a one-time code.
+      const clients = waveClients(page);
       await page.goto(instanceURL);
-      await page.getByText('Hello, signed-in browser').first().waitFor({ timeout: 120_000 });
+      await waitForWaveText(page, 'Hello, signed-in browser', {
+        clients,
+        logs: async () => (await api(alice, 'GET', `/instances/${id}/logs`)).text,
+        explain: async (err) => new Error(`${(err as Error).message.split('\n')[0]}; page ${page.url()} shows: ${(await page.locator('body').innerText().catch(() => '')).slice(0, 300)}`),
+        firstMs: 60_000,
+      });
       assert.equal(page.url(), instanceURL, 'back on the instance host, at the page asked for');
       assert.ok(sockets.some((s) => s.startsWith(`ws://${id}.apps.localhost:${port}/_s/`)), `Wave's websocket on the instance host; opened: ${sockets.join(', ') || 'none'}`);
       const cookies = await alice.cookies(instanceURL);

@@ -23,6 +23,7 @@ import { USERS, type UserName } from './support/api-server.ts';
 import { kubeConfig, kubeconfigPath, kubectl } from './support/kube.ts';
 import { getInstance } from './support/operator.ts';
 import { waitFor } from './support/ports.ts';
+import { waitForWaveText, waveClients } from './support/waved-race.ts';
 import { runNode, type ProcessResult } from './support/process.ts';
 import { helloSource, WAVE_VERSION } from './support/python-app.ts';
 import { contextAs, launchChromium, screenshot } from './support/web-browser.ts';
@@ -118,7 +119,7 @@ async function assertAllGone(id: string, podIP: string): Promise<void> {
 }
 
 /** Opens the instance in Chromium as `user` and waits for the app's card, which only arrives over the websocket. */
-async function openInBrowser(user: UserName, instanceURL: string, text: string, shot: string): Promise<void> {
+async function openInBrowser(user: UserName, id: string, instanceURL: string, text: string, shot: string): Promise<void> {
   await waitFor(`${instanceURL} to serve the app`, async () => (await routerStatus(user, instanceURL)).status === 200, 300_000, 250);
   const ctx = await contextAs(browser!, user);
   try {
@@ -135,12 +136,15 @@ async function openInBrowser(user: UserName, instanceURL: string, text: string, 
     });
     page.on('response', (r) => seen.push(`${r.status()} ${r.url()}`));
     page.on('console', (m) => seen.push(`console ${m.type()}: ${m.text().slice(0, 200)}`));
+    const clients = waveClients(page);
+    const explain = async (err: unknown): Promise<Error> => {
+      const body = await page.locator('body').innerText().catch(() => '(no body)');
+      const logs = (await logsOf(id).catch((e: unknown) => `(logs: ${(e as Error).message})`)).split('\n').slice(-40).join('\n');
+      return new Error(`${(err as Error).message.split('\n')[0]}; page ${page.url()} shows: ${body.slice(0, 300)}; events:\n${seen.slice(-40).join('\n')}\ninstance logs:\n${logs}`);
+    };
     // A progress page may come first; it reloads itself until the app answers, as a user would see it.
     await page.goto(instanceURL);
-    await page.getByText(text).first().waitFor({ timeout: 60_000 }).catch(async (err: unknown) => {
-      const body = await page.locator('body').innerText().catch(() => '(no body)');
-      throw new Error(`${(err as Error).message.split('\n')[0]}; page ${page.url()} shows: ${body.slice(0, 300)}; events:\n${seen.slice(-40).join('\n')}`);
-    });
+    await waitForWaveText(page, text, { clients, logs: () => logsOf(id), explain });
     assert.ok(wsOpened, 'the page opened the Wave websocket through the router');
     await screenshot(page, shot);
   } finally {
@@ -190,7 +194,7 @@ describe('end to end', { timeout: 1_200_000 }, () => {
     assert.ok(progress, 'a progress page was shown before the app was ready');
     assert.match(progress, /<html/i);
 
-    await openInBrowser('alice', iurl, 'Hello end to end', 'e2e-app');
+    await openInBrowser('alice', id, iurl, 'Hello end to end', 'e2e-app');
 
     await waitFor('[app] and [waved] lines in the instance logs', async () => /^\[waved\] /m.test(await logsOf(id)) && /^\[app\] /m.test(await logsOf(id)), 60_000, 500);
     assert.match(await logsOf(id), /^\[launcher\] /m);
@@ -199,7 +203,7 @@ describe('end to end', { timeout: 1_200_000 }, () => {
     assert.equal((await routerStatus('bob', iurl)).status, 403);
     assert.equal((await call('alice', 'PATCH', `/instances/${id}`, { visibility: 'ALL_USERS' })).status, 200);
     await waitFor('bob let in', async () => (await routerStatus('bob', iurl)).status === 200, 30_000, 300);
-    await openInBrowser('bob', iurl, 'Hello end to end', 'e2e-app-bob');
+    await openInBrowser('bob', id, iurl, 'Hello end to end', 'e2e-app-bob');
 
     const podIP = ready.pod?.name ? (await core.readNamespacedPod({ namespace, name: ready.pod.name as string })).status!.podIP! : '';
     assert.match(podIP, /^127\.64\./);
@@ -213,7 +217,7 @@ describe('end to end', { timeout: 1_200_000 }, () => {
     const res = await h2o(['instance', 'resume', id]);
     assert.equal(res.code, 0, res.stderr);
     const again = await waitStatus(id, 'Ready again', (s) => s.status === 'Ready' && s.suspended === false);
-    await openInBrowser('alice', iurl, 'Hello end to end', 'e2e-app-resumed');
+    await openInBrowser('alice', id, iurl, 'Hello end to end', 'e2e-app-resumed');
     const podIP2 = (await core.readNamespacedPod({ namespace, name: again.pod.name as string })).status!.podIP!;
 
     const term = await h2o(['instance', 'terminate', id]);
@@ -242,7 +246,7 @@ describe('end to end', { timeout: 1_200_000 }, () => {
     const ready = await waitStatus(name, 'Ready', (s) => s.status === 'Ready');
     await waitFor('the app page through the router', async () => (await routerStatus('alice', ready.url as string)).status === 200, 300_000, 250);
     assert.equal(ready.appName, 'ai.e2e.yaml');
-    await openInBrowser('alice', ready.url as string, 'Hello from YAML', 'e2e-yaml');
+    await openInBrowser('alice', name, ready.url as string, 'Hello from YAML', 'e2e-yaml');
     const podIP = (await core.readNamespacedPod({ namespace, name: ready.pod.name as string })).status!.podIP!;
     const del = await kubectl(['delete', '-f', file]);
     assert.equal(del.code, 0, del.stderr);
