@@ -88,6 +88,8 @@ async function serveRouter(): Promise<void> {
     else res.writeHead(404).end();
   });
   server.on('upgrade', (req, socket, head) => router.upgrade(req, socket, head));
+  // As the app store's server does (src/router/server-factory.ts): the front door takes the proxied requests.
+  if (process.env.BENCH_FRONT_DOOR !== '0') router.attach(server);
   server.listen(0, '127.0.0.1', () => {
     const addr = server.address();
     // Cluster workers share the port; the primary reports it once all listen.

@@ -4,6 +4,7 @@
  * -Host set by us (or kept from a trusted ingress).
  */
 import type { IncomingMessage } from 'node:http';
+import { HOP_BY_HOP } from './http-engine.ts';
 
 export interface ForwardOptions {
   /** Cookie names of the platform: the session cookie; any cookie starting with it is the platform's too (e.g. `<name>_login`). */
@@ -43,4 +44,55 @@ export function prepareForwardHeaders(req: IncomingMessage, opts: ForwardOptions
   if (!opts.trustForwarded || !h['x-forwarded-host']) h['x-forwarded-host'] = h.host ?? '';
   delete h.forwarded;
   if (!opts.trustForwarded) delete h['x-real-ip'];
+}
+
+/**
+ * The same rules on a flat [name, value, …] header list as received (the front door's fast path):
+ * credentials and hop-by-hop headers (and those Connection names) dropped, Transfer-Encoding
+ * dropped (the front door re-frames the body), X-Forwarded-* set.
+ */
+export function forwardHeaderList(raw: string[], peer: string, opts: ForwardOptions): string[] {
+  let named: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') (named ??= []).push(...raw[i + 1]!.toLowerCase().split(',').map((s) => s.trim()));
+  const out: string[] = [];
+  let cookies: string[] | undefined;
+  let priorFor: string | undefined;
+  let proto: string | undefined;
+  let forwardedHost: string | undefined;
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!;
+    const v = raw[i + 1]!;
+    const lower = k.toLowerCase();
+    switch (lower) {
+      case 'authorization':
+      case 'forwarded':
+      case 'transfer-encoding':
+        continue;
+      case 'cookie':
+        (cookies ??= []).push(v);
+        continue;
+      case 'x-forwarded-for':
+        if (opts.trustForwarded) priorFor = priorFor === undefined ? v : `${priorFor}, ${v}`;
+        continue;
+      case 'x-forwarded-proto':
+        if (opts.trustForwarded) proto ??= v;
+        continue;
+      case 'x-forwarded-host':
+        if (opts.trustForwarded) forwardedHost ??= v;
+        continue;
+      case 'x-real-ip':
+        if (!opts.trustForwarded) continue;
+        break;
+      case 'host':
+        host ??= v;
+        break;
+    }
+    if (HOP_BY_HOP.has(lower) || named?.includes(lower)) continue;
+    out.push(k, v);
+  }
+  const cookie = stripPlatformCookies(cookies, opts.platformCookie);
+  if (cookie !== undefined) out.push('Cookie', cookie);
+  out.push('X-Forwarded-For', priorFor ? `${priorFor}, ${peer}` : peer, 'X-Forwarded-Proto', proto || opts.scheme, 'X-Forwarded-Host', forwardedHost || host || '');
+  return out;
 }

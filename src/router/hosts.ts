@@ -3,7 +3,6 @@
  * are `<name>.<apps-domain>`, BASE_URL requests `/instance/<name>/…` on the
  * main host. Host names are compared lowercase, with the port.
  */
-import type { IncomingMessage } from 'node:http';
 import type { Config } from '../config/config.ts';
 import { appsDomain, BASE_PATH_PREFIX, mainHost, type RoutingMode } from '../config/instance-url.ts';
 import { HANDOFF_PATH } from './handoff.ts';
@@ -21,6 +20,12 @@ export type RouteTarget =
   | { kind: 'absolute-form' }
   /** The session hand-off to a DOMAIN instance host, on the main host (./handoff.ts). */
   | { kind: 'handoff' };
+
+/** What routing reads of a request (an IncomingMessage, or the front door's parsed head). */
+export interface RoutedRequest {
+  url?: string | undefined;
+  headers: { host?: string | undefined };
+}
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -41,14 +46,14 @@ export function hostTable(config: Config): HostTable {
 }
 
 /** The Host header, lowercase, without a trailing dot on the name; '' when absent or malformed. */
-export function requestHost(req: IncomingMessage): string {
+export function requestHost(req: RoutedRequest): string {
   const h = req.headers.host;
   if (typeof h !== 'string' || h.length > 300 || /[\s/\\@,]/.test(h)) return '';
   return h.toLowerCase().replace(/\.(?=:|$)/, '');
 }
 
 /** Routes a request by Host and path. */
-export function routeTarget(table: HostTable, req: IncomingMessage): RouteTarget {
+export function routeTarget(table: HostTable, req: RoutedRequest): RouteTarget {
   const host = requestHost(req);
   const url = req.url ?? '/';
   if (!url.startsWith('/')) return url === '*' ? { kind: 'main' } : { kind: 'absolute-form' };

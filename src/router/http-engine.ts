@@ -14,7 +14,7 @@ import type { Duplex, Readable } from 'node:stream';
 import type { ProxyEngine } from './proxy.ts';
 
 /** RFC 9110 §7.6.1 hop-by-hop headers (Transfer-Encoding is kept: Node frames the body by it). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
+export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
 
 /** Headers without hop-by-hop ones (and without those the Connection header names). */
 export function endToEnd(headers: IncomingHttpHeaders, keepUpgrade = false): OutgoingHttpHeaders {

@@ -4,7 +4,7 @@
  * forbidden, upstream errors and bad requests. Small self-contained HTML, no
  * stack traces, nothing from the request echoed unescaped.
  */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 export interface Page {
@@ -49,15 +49,28 @@ export function sendPage(res: ServerResponse, p: Page): void {
     return;
   }
   const body = renderPage(p);
-  res.writeHead(p.status, {
+  res.writeHead(p.status, pageHeaders(p, body));
+  res.end(body);
+}
+
+function pageHeaders(p: Page, body: string): Record<string, string | number> {
+  return {
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
     "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src *; frame-ancestors 'none'",
     ...p.headers,
-  });
-  res.end(body);
+  };
+}
+
+/** A page as a complete raw HTTP/1.1 response (the front door writes it on the client socket). */
+export function rawPage(p: Page, close: boolean): string {
+  const body = renderPage(p);
+  let head = `HTTP/1.1 ${p.status} ${STATUS_CODES[p.status] ?? 'Unknown'}\r\n`;
+  for (const [k, v] of Object.entries(pageHeaders(p, body))) head += `${k}: ${v}\r\n`;
+  if (close) head += 'connection: close\r\n';
+  return `${head}\r\n${body}`;
 }
 
 /** A redirect (302 by default) with a tiny body. */

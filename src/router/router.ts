@@ -5,7 +5,7 @@
  * state. The server puts it in front of fastify (src/server/server.ts):
  * `matches(req)` decides, `handle`/`upgrade` serve.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
@@ -18,7 +18,8 @@ import type { Viewer } from '../lib/principal.ts';
 import { ActivityTracker, type ActivityWriter } from './activity.ts';
 import { decide, signInURL } from './authorize.ts';
 import { RESERVED_PREFIX, SESSION_PATH, SessionHandoff } from './handoff.ts';
-import { prepareForwardHeaders, type ForwardOptions } from './forward-headers.ts';
+import { forwardHeaderList, prepareForwardHeaders, type ForwardOptions } from './forward-headers.ts';
+import { FrontDoor, type FrontClaim, type FrontRequest } from './front-door.ts';
 import { appPath, hostTable, requestHost, routeTarget, type HostTable, type RouteTarget } from './hosts.ts';
 import { RouterMetrics } from './metrics.ts';
 import { pages, redirect, refuseUpgrade, sendPage, type Page } from './pages.ts';
@@ -42,6 +43,8 @@ export interface RouterDeps {
 }
 
 export interface Router {
+  /** Puts the front door (./front-door.ts) before `server`'s connections; false when this Node cannot (then node:http serves all). */
+  attach(server: Server): boolean;
   /** True when the request is the router's (an instance host, or /instance/… on any host). */
   matches(req: IncomingMessage): boolean;
   handle(req: IncomingMessage, res: ServerResponse): void;
@@ -100,7 +103,7 @@ export function createRouter(deps: RouterDeps): Router {
    * Who makes a request. On a DOMAIN instance host (`instance` set) with the hand-off on, a browser is
    * known only by its instance cookie: the app can set any other cookie on its own host.
    */
-  async function view(req: { headers: IncomingHttpHeaders }, instance?: string): Promise<Viewed> {
+  function view(req: { headers: Pick<IncomingHttpHeaders, 'cookie' | 'authorization'> }, instance?: string): Viewed | Promise<Viewed> {
     const cookie = req.headers.cookie;
     const authorization = req.headers.authorization;
     let creds = req;
@@ -115,17 +118,47 @@ export function createRouter(deps: RouterDeps): Router {
     } else key = `${authorization ?? ''}\n${cookie ? (sessionCookie.exec(cookie)?.[1] ?? '') : ''}`;
     const now = Date.now();
     const hit = viewers.get(key);
+    // Answered without a promise when cached: the front door's fast path stays synchronous.
     if (hit && hit.until > now) return { viewer: hit.viewer };
-    try {
-      const viewer = await deps.authenticate(creds);
-      if (viewers.size >= VIEWER_CACHE_MAX) viewers.clear();
-      viewers.set(key, { viewer, until: now + VIEWER_CACHE_MS });
-      return { viewer };
-    } catch (err) {
-      if (err instanceof AppError && err.status === 401) return { page: { status: 401, title: 'Sign-in failed', message: err.message } };
-      logger?.error({ err }, 'router: authentication failed');
-      return { page: { status: 503, title: 'Sign-in is unavailable', message: 'The app store could not check who you are. Try again in a moment.', headers: { 'retry-after': '5' } } };
-    }
+    return deps.authenticate(creds).then(
+      (viewer): Viewed => {
+        if (viewers.size >= VIEWER_CACHE_MAX) viewers.clear();
+        viewers.set(key, { viewer, until: now + VIEWER_CACHE_MS });
+        return { viewer };
+      },
+      (err: unknown): Viewed => {
+        if (err instanceof AppError && err.status === 401) return { page: { status: 401, title: 'Sign-in failed', message: err.message } };
+        logger?.error({ err }, 'router: authentication failed');
+        return { page: { status: 503, title: 'Sign-in is unavailable', message: 'The app store could not check who you are. Try again in a moment.', headers: { 'retry-after': '5' } } };
+      },
+    );
+  }
+
+  /**
+   * The front door's fast path (./front-door.ts): an authorized request for a Ready instance is
+   * proxied there; anything else (pages, redirects, sign-in) is left to serve() through node:http.
+   */
+  function claim(r: FrontRequest): FrontClaim | undefined | Promise<FrontClaim | undefined> {
+    const started = performance.now();
+    const t = routeTarget(table, r);
+    if (t.kind !== 'instance' || t.mode !== mode || (t.mode === 'DOMAIN' && t.path.startsWith(RESERVED_PREFIX))) return undefined;
+    const s = routes.lookup(t.name);
+    if (s.state !== 'ready') return undefined;
+    const allowed = (v: Viewed): FrontClaim | undefined => {
+      if ('page' in v || decide(v.viewer, s.facts, policy).kind !== 'allow') return undefined;
+      activity.touch(t.name);
+      return {
+        instance: t.name,
+        upstream: s.upstream,
+        headers: forwardHeaderList(r.rawHeaders, r.remoteAddress, forward),
+        platformCookie: config.auth.cookieName,
+        done: (status) => {
+          if (status) metrics.request(t.name, status, (performance.now() - started) / 1000);
+        },
+      };
+    };
+    const v = view(r, t.mode === 'DOMAIN' ? t.name : undefined);
+    return v instanceof Promise ? v.then(allowed) : allowed(v);
   }
 
   /** The page for an instance that is not ready (or undefined when it is). */
@@ -277,7 +310,21 @@ export function createRouter(deps: RouterDeps): Router {
     });
   }
 
+  let door: FrontDoor | undefined;
   return {
+    attach(server) {
+      door = FrontDoor.attach(server, {
+        claim,
+        maxHeaderSize: config.router.maxHeaderSize,
+        maxBodyBytes: config.router.maxBodySize,
+        connectTimeoutMs: config.router.upstreamConnectTimeout * 1000,
+        responseTimeoutMs: config.router.upstreamTimeout * 1000,
+        keepAliveTimeoutMs: () => server.keepAliveTimeout || 5000,
+        headersTimeoutMs: () => server.headersTimeout || 60_000,
+        onError: (err, what) => logger?.warn({ err: (err as Error).message, what }, 'router: front door'),
+      });
+      return door !== undefined;
+    },
     matches: (req) => target(req).kind !== 'main',
     handle(req, res) {
       serve(req, res).catch((err: unknown) => {
@@ -293,6 +340,7 @@ export function createRouter(deps: RouterDeps): Router {
     },
     lastActivity: (instance) => activity.lastActivity(instance),
     async close() {
+      door?.close();
       routes.close();
       for (const s of sockets) s.destroy();
       proxy.close();

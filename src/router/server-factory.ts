@@ -16,6 +16,8 @@ export function routerServerFactory(router: Router, opts: { maxHeaderSize: numbe
     });
     // The API serves no websockets: every upgrade is the router's (which refuses those that are not for an instance).
     server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => router.upgrade(req, socket, head));
+    // Instance traffic the router can proxy as is skips node:http (./front-door.ts).
+    router.attach(server);
     return server;
   };
 }

@@ -1,0 +1,115 @@
+/**
+ * Node's own HTTP/1.1 parser (llhttp, the C parser behind node:http) for the
+ * router's front door (./front-door.ts). Using the very parser node:http uses
+ * means the front door accepts and rejects exactly what node:http does: the
+ * framing checks that stop request smuggling (Content-Length with
+ * Transfer-Encoding, bad chunk sizes, obs-fold, bare LF) are llhttp's, not ours.
+ *
+ * Node reaches it through `node:_http_common`, which it keeps but does not
+ * document, so its shape is checked once here: if a Node release changes it,
+ * `llhttp` is undefined and the server serves everything through node:http.
+ */
+import { createRequire } from 'node:module';
+
+/** Arguments of the headers-complete callback, as node:http receives them. */
+export type HeadersComplete = (
+  versionMajor: number,
+  versionMinor: number,
+  headers: string[] | undefined,
+  method: number | undefined,
+  url: string | undefined,
+  statusCode: number | undefined,
+  statusMessage: string | undefined,
+  upgrade: boolean,
+  shouldKeepAlive: boolean,
+) => number;
+
+/** One parser (request or response side of one connection). */
+export interface Parser {
+  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
+  /** Bytes consumed (fewer than given after an upgrade request's head), or the parse error (`code` HPE_…). */
+  execute(data: Buffer): number | (Error & { code?: string; bytesParsed?: number });
+  /** End of input: completes a close-delimited response. */
+  finish(): number | Error | undefined;
+  close(): void;
+  free(): void;
+  [callback: number]: unknown;
+}
+
+export interface Llhttp {
+  newParser(type: 'request' | 'response', maxHeaderSize: number): Parser;
+  /** Method names by the index the headers callback gives. */
+  methods: readonly string[];
+  kOnHeaders: number;
+  kOnHeadersComplete: number;
+  kOnBody: number;
+  kOnMessageComplete: number;
+  kOnMessageBegin: number;
+}
+
+interface HTTPParserClass {
+  new (): Parser;
+  REQUEST: number;
+  RESPONSE: number;
+  kOnMessageBegin: number;
+  kOnHeaders: number;
+  kOnHeadersComplete: number;
+  kOnBody: number;
+  kOnMessageComplete: number;
+  kLenientNone: number;
+}
+
+function load(): Llhttp | undefined {
+  try {
+    const common = createRequire(import.meta.url)('_http_common') as { HTTPParser?: HTTPParserClass; methods?: string[] };
+    const P = common.HTTPParser;
+    const methods = common.methods;
+    if (!P || !methods) return undefined;
+    const api: Llhttp = {
+      newParser(type, maxHeaderSize) {
+        const p = new P();
+        // The resource is the async_hooks resource node:http passes; strict parsing (no lenient flags).
+        p.initialize(type === 'request' ? P.REQUEST : P.RESPONSE, {}, maxHeaderSize, P.kLenientNone);
+        return p;
+      },
+      methods,
+      kOnHeaders: P.kOnHeaders,
+      kOnHeadersComplete: P.kOnHeadersComplete,
+      kOnBody: P.kOnBody,
+      kOnMessageComplete: P.kOnMessageComplete,
+      kOnMessageBegin: P.kOnMessageBegin,
+    };
+    return selfCheck(api) ? api : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses one request with a body and one response and checks every callback got what this module expects. */
+function selfCheck(api: Llhttp): boolean {
+  const seen: string[] = [];
+  const req = api.newParser('request', 16384);
+  req[api.kOnHeadersComplete] = ((_maj, minor, headers, method, url, _sc, _sm, upgrade, keepAlive) => {
+    seen.push(`${minor} ${headers?.join('|')} ${method === undefined ? '' : api.methods[method]} ${url} ${upgrade} ${keepAlive}`);
+    return 0;
+  }) satisfies HeadersComplete;
+  req[api.kOnBody] = (b: unknown) => seen.push(`body ${Buffer.isBuffer(b) ? b.toString('latin1') : typeof b}`);
+  req[api.kOnMessageComplete] = () => seen.push('done');
+  const reqBytes = Buffer.from('POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi');
+  const n = req.execute(reqBytes);
+  const res = api.newParser('response', 16384);
+  res[api.kOnHeadersComplete] = ((_maj, _min, headers, _m, _u, status, message, _up, keepAlive) => {
+    seen.push(`${status} ${message} ${headers?.join('|')} ${keepAlive}`);
+    return 0;
+  }) satisfies HeadersComplete;
+  res[api.kOnBody] = (b: unknown) => seen.push(`body ${Buffer.isBuffer(b) ? b.toString('latin1') : typeof b}`);
+  res[api.kOnMessageComplete] = () => seen.push('done');
+  const resBytes = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n');
+  const m = res.execute(resBytes);
+  req.free();
+  res.free();
+  return n === reqBytes.length && m === resBytes.length && seen.join('\n') === ['1 Host|a|Content-Length|2 POST /x false true', 'body hi', 'done', '200 OK Transfer-Encoding|chunked true', 'body ok', 'done'].join('\n');
+}
+
+/** The parser, or undefined when this Node does not have the shape checked above. */
+export const llhttp: Llhttp | undefined = load();
