@@ -49,9 +49,10 @@ export function prepareForwardHeaders(req: IncomingMessage, opts: ForwardOptions
 /**
  * The same rules on a flat [name, value, …] header list as received (the front door's fast path):
  * credentials and hop-by-hop headers (and those Connection names) dropped, Transfer-Encoding
- * dropped (the front door re-frames the body), X-Forwarded-* set.
+ * dropped (the front door re-frames the body), X-Forwarded-* set; for a websocket handshake,
+ * Connection: Upgrade and the Upgrade header are kept.
  */
-export function forwardHeaderList(raw: string[], peer: string, opts: ForwardOptions): string[] {
+export function forwardHeaderList(raw: string[], peer: string, opts: ForwardOptions, websocket = false): string[] {
   let named: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') (named ??= []).push(...raw[i + 1]!.toLowerCase().split(',').map((s) => s.trim()));
   const out: string[] = [];
@@ -60,6 +61,7 @@ export function forwardHeaderList(raw: string[], peer: string, opts: ForwardOpti
   let proto: string | undefined;
   let forwardedHost: string | undefined;
   let host: string | undefined;
+  let upgrade: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const k = raw[i]!;
     const v = raw[i + 1]!;
@@ -87,6 +89,9 @@ export function forwardHeaderList(raw: string[], peer: string, opts: ForwardOpti
       case 'host':
         host ??= v;
         break;
+      case 'upgrade':
+        upgrade ??= v;
+        continue;
     }
     if (HOP_BY_HOP.has(lower) || named?.includes(lower)) continue;
     out.push(k, v);
@@ -94,5 +99,7 @@ export function forwardHeaderList(raw: string[], peer: string, opts: ForwardOpti
   const cookie = stripPlatformCookies(cookies, opts.platformCookie);
   if (cookie !== undefined) out.push('Cookie', cookie);
   out.push('X-Forwarded-For', priorFor ? `${priorFor}, ${peer}` : peer, 'X-Forwarded-Proto', proto || opts.scheme, 'X-Forwarded-Host', forwardedHost || host || '');
+  // A websocket handshake keeps the two hop-by-hop headers that ask the app to switch.
+  if (websocket && upgrade !== undefined) out.push('Connection', 'Upgrade', 'Upgrade', upgrade);
   return out;
 }

@@ -21,6 +21,7 @@ let app: Server;
 let appPort = 0;
 let appConnections = 0;
 let appRequests = 0;
+const appWebsocketCookies: string[] = [];
 let raw: NetServer;
 let rawPort = 0;
 let inner: Server;
@@ -82,11 +83,11 @@ async function appHandler(req: IncomingMessage, res: ServerResponse): Promise<vo
   res.end(req.method === 'HEAD' ? undefined : text);
 }
 
-function claimFor(upstreamPort: number, remoteAddress: string, rawHeaders: string[]): FrontClaim {
+function claimFor(upstreamPort: number, remoteAddress: string, rawHeaders: string[], websocket = false): FrontClaim {
   return {
     instance: 'demo',
     upstream: { host: '127.0.0.1', port: upstreamPort },
-    headers: forwardHeaderList(rawHeaders, remoteAddress, { platformCookie: PLATFORM_COOKIE, trustForwarded: false, scheme: 'https' }),
+    headers: forwardHeaderList(rawHeaders, remoteAddress, { platformCookie: PLATFORM_COOKIE, trustForwarded: false, scheme: 'https' }, websocket),
     platformCookie: PLATFORM_COOKIE,
     done: (status) => done.push(status),
   };
@@ -96,6 +97,13 @@ before(async () => {
   assert.ok(llhttp, "this Node has llhttp's expected shape");
   app = createServer((req, res) => void appHandler(req, res));
   app.on('connection', () => appConnections++);
+  const appWss = new WebSocketServer({ noServer: true });
+  app.on('upgrade', (req, socket, head) => {
+    if (req.url === '/app/nows') return void socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 2\r\n\r\nno');
+    appWebsocketCookies.push(String(req.headers.cookie));
+    const note = `(upgrade: ${req.headers.upgrade}, forwarded for ${req.headers['x-forwarded-for']})`;
+    appWss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(`app echo ${String(m)} ${note}`)));
+  });
   app.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
   appPort = (app.address() as AddressInfo).port;
@@ -121,10 +129,10 @@ before(async () => {
   inner.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(`echo ${String(m)}`))));
   const attached = FrontDoor.attach(inner, {
     claim: (r) => {
-      if (r.url.startsWith('/app/')) return claimFor(appPort, r.remoteAddress, r.rawHeaders);
+      if (r.url.startsWith('/app/')) return claimFor(appPort, r.remoteAddress, r.rawHeaders, r.upgrade);
       if (r.url.startsWith('/raw/')) return claimFor(rawPort, r.remoteAddress, r.rawHeaders);
       if (r.url.startsWith('/async/')) return Promise.resolve(claimFor(appPort, r.remoteAddress, r.rawHeaders));
-      if (r.url.startsWith('/down/')) return { ...claimFor(1, r.remoteAddress, r.rawHeaders), instance: 'down' };
+      if (r.url.startsWith('/down/')) return { ...claimFor(1, r.remoteAddress, r.rawHeaders, r.upgrade), instance: 'down' };
       return undefined;
     },
     maxHeaderSize: 4096,
@@ -406,15 +414,34 @@ describe('front door', () => {
     ch.end();
   });
 
-  test('a websocket upgrade is served by the node:http server and then flows both ways, after earlier requests on the connection', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/app/socket`);
-    const got = await new Promise<string>((resolve, reject) => {
-      ws.on('open', () => ws.send('hi'));
-      ws.on('message', (m) => resolve(String(m)));
-      ws.on('error', reject);
-    });
-    assert.equal(got, 'echo hi');
-    ws.close();
+  test('a claimed websocket goes straight to the app, keeps its handshake headers and flows both ways; an unclaimed one is served by node:http', async () => {
+    for (const [path, expected] of [
+      ['/app/socket', 'app echo hi (upgrade: websocket, forwarded for 127.0.0.1)'],
+      ['/inner/socket', 'echo hi'],
+    ] as const) {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: { cookie: `${PLATFORM_COOKIE}=secret; theme=1` } });
+      const got = await new Promise<string>((resolve, reject) => {
+        ws.on('open', () => ws.send('hi'));
+        ws.on('message', (m) => resolve(String(m)));
+        ws.on('error', reject);
+      });
+      assert.equal(got, expected);
+      ws.close();
+    }
+    assert.deepEqual(appWebsocketCookies, ['theme=1'], "the app's handshake came without the platform's cookie");
+  });
+
+  test("a websocket handshake the app refuses is relayed and closed; an unreachable app's is a 502", async () => {
+    const c = new Client();
+    c.write(`GET /app/nows HTTP/1.1\r\nHost: demo.apps.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`, 'GET');
+    const [refused] = await c.until(1);
+    assert.equal(refused!.status, 403);
+    assert.ok(await c.closedByServer());
+    const d = new Client();
+    d.write(`GET /down/ws HTTP/1.1\r\nHost: demo.apps.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`, 'GET');
+    const [down] = await d.until(1);
+    assert.equal(down!.status, 502);
+    assert.ok(await d.closedByServer());
   });
 
   test("each claimed exchange reports its status once; one whose client left reports 0", async () => {

@@ -24,15 +24,17 @@ import type { Duplex } from 'node:stream';
 import { HOP_BY_HOP } from './http-engine.ts';
 import { innerConnection } from './inner-connection.ts';
 import { llhttp, type HeadersComplete, type Llhttp, type Parser } from './llhttp.ts';
-import { pages, rawPage, type Page } from './pages.ts';
+import { pages, rawPage, refuseUpgrade, type Page } from './pages.ts';
 import { classifyUpstreamError } from './proxy.ts';
 
 /** A request as the router's claim sees it. */
 export interface FrontRequest {
   method: string;
   url: string;
-  /** Host, Cookie (joined) and Authorization, the headers authentication and routing read. */
-  headers: { host?: string; cookie?: string; authorization?: string };
+  /** Host, Cookie (joined), Authorization and Origin: the headers routing, authentication and the websocket origin check read. */
+  headers: { host?: string; cookie?: string; authorization?: string; origin?: string };
+  /** A websocket handshake (GET with Upgrade: websocket): the claim must keep Connection/Upgrade. */
+  upgrade: boolean;
   /** All headers as received, flat [name, value, …]. */
   rawHeaders: string[];
   remoteAddress: string;
@@ -46,8 +48,10 @@ export interface FrontClaim {
   headers: string[];
   /** Response Set-Cookie lines naming cookies that start with this are dropped. */
   platformCookie: string;
-  /** Called once when the exchange ends, with the status the client got (0: none, the client left). */
+  /** Called once when the exchange ends, with the status the client got (0: none, the client left); 101 for an open websocket. */
   done(status: number): void;
+  /** A websocket tunnel (after done(101)) closed. */
+  closed?(): void;
 }
 
 export type Claimer = (req: FrontRequest) => FrontClaim | undefined | Promise<FrontClaim | undefined>;
@@ -377,8 +381,13 @@ export class FrontDoor {
     ex.started = true;
     this.clientOfEx.set(ex, c);
     c.socket.setTimeout(0);
-    if (ex.upgrade) return this.upgradeInner(c, ex);
     const req = this.frontRequest(c, ex);
+    if (ex.upgrade) {
+      const claimed = req?.upgrade ? this.opts.claim(req) : undefined;
+      if (claimed instanceof Promise) claimed.then((claim) => this.upgrade(c, ex, claim), () => this.upgrade(c, ex, undefined));
+      else this.upgrade(c, ex, claimed);
+      return;
+    }
     const claimed = req ? this.opts.claim(req) : undefined;
     if (claimed instanceof Promise)
       claimed.then(
@@ -405,6 +414,7 @@ export class FrontDoor {
   /** The request as the router sees it, or undefined when only node:http should serve it. */
   private frontRequest(c: ClientConnection, ex: Exchange): FrontRequest | undefined {
     if (ex.minor !== 1) return undefined;
+    let websocket = false;
     const headers: FrontRequest['headers'] = {};
     const h = ex.rawHeaders;
     let hosts = 0;
@@ -422,6 +432,10 @@ export class FrontDoor {
         case 6:
           if (k.toLowerCase() === 'cookie') cookie = cookie === undefined ? h[i + 1] : `${cookie}; ${h[i + 1]}`;
           else if (k.toLowerCase() === 'expect') return undefined;
+          else if (k.toLowerCase() === 'origin') headers.origin = h[i + 1];
+          break;
+        case 7:
+          if (k.toLowerCase() === 'upgrade' && h[i + 1]!.trim().toLowerCase() === 'websocket') websocket = true;
           break;
         case 13:
           if (k.toLowerCase() === 'authorization') {
@@ -440,7 +454,7 @@ export class FrontDoor {
     }
     if (hosts !== 1) return undefined;
     if (cookie !== undefined) headers.cookie = cookie;
-    return { method: ex.method, url: ex.url, headers, rawHeaders: h, remoteAddress: c.socket.remoteAddress ?? '' };
+    return { method: ex.method, url: ex.url, headers, rawHeaders: h, remoteAddress: c.socket.remoteAddress ?? '', upgrade: ex.upgrade && websocket && ex.method === 'GET' };
   }
 
   private sendUpstream(ex: Exchange, claim: FrontClaim): void {
@@ -506,6 +520,97 @@ export class FrontDoor {
     c.inner = new Leg(front, undefined, this, this.ll, 1024 * 1024);
     this.serveInner(server);
     return c.inner;
+  }
+
+  /** An upgrade: a claimed websocket goes straight to the app; anything else to node:http (which refuses or serves it). */
+  private upgrade(c: ClientConnection, ex: Exchange, claim: FrontClaim | undefined): void {
+    if (c.socket.destroyed) return claim?.done(0);
+    if (claim) this.tunnel(c, ex, claim);
+    else this.upgradeInner(c, ex);
+  }
+
+  /** A claimed websocket handshake: sent to the app; on 101 the two sockets are joined, otherwise the app's answer is relayed and the connection closed. */
+  private tunnel(c: ClientConnection, ex: Exchange, claim: FrontClaim): void {
+    c.queue.length = 0;
+    const client = c.socket;
+    const up = connect({ host: claim.upstream.host, port: claim.upstream.port, noDelay: true });
+    const parser = this.ll.newParser('response', this.opts.maxHeaderSize);
+    let status = 0;
+    let joined = false;
+    let freed = false;
+    const free = (): void => {
+      if (!freed) parser.free();
+      freed = true;
+    };
+    const cut = (): void => {
+      client.destroy();
+      up.destroy();
+    };
+    const fail = (err: unknown): void => {
+      if (status === 0) {
+        const f = classifyUpstreamError(err);
+        this.opts.onError?.(err, `upstream websocket ${claim.instance}`);
+        status = f.status;
+        refuseUpgrade(client, f.status, f.status === 504 ? 'Gateway Timeout' : f.status === 503 ? 'Service Unavailable' : 'Bad Gateway');
+        claim.done(f.status);
+      }
+      cut();
+    };
+    const timer = setTimeout(() => fail(Object.assign(new Error('upstream connect timeout'), { code: CONNECT_TIMEOUT })), this.opts.connectTimeoutMs);
+    up.once('connect', () => {
+      clearTimeout(timer);
+      up.setTimeout(this.opts.responseTimeoutMs, () => fail(Object.assign(new Error('upstream response timeout'), { code: RESPONSE_TIMEOUT })));
+    });
+    up.on('error', fail);
+    up.once('close', () => {
+      clearTimeout(timer);
+      free();
+      if (status === 0) fail(Object.assign(new Error('upstream closed the connection'), { code: 'ECONNRESET' }));
+      client.destroy();
+      if (joined) claim.closed?.();
+    });
+    client.once('close', () => up.destroy());
+    parser[this.ll.kOnHeadersComplete] = ((_maj, _min, headers, _m, _u, code, message) => {
+      status = code ?? 502;
+      claim.done(status);
+      if (status === 101) {
+        // The app's handshake answer as it is (Upgrade, Connection, Sec-WebSocket-Accept are the protocol's).
+        let head = `HTTP/1.1 101 ${message ?? 'Switching Protocols'}\r\n`;
+        const h = headers ?? [];
+        for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
+        client.write(`${head}\r\n`, 'latin1');
+        return 2; // llhttp stops here: what follows is the websocket's
+      }
+      client.write(this.head(`HTTP/1.1 ${status} ${message ?? ''}`, headers ?? [], claim.platformCookie, 'Connection: close\r\n'), 'latin1');
+      return 0;
+    }) satisfies HeadersComplete;
+    parser[this.ll.kOnBody] = (b: Buffer) => client.write(b);
+    parser[this.ll.kOnMessageComplete] = () => {
+      if (status !== 101) {
+        client.end();
+        up.destroy();
+      }
+    };
+    up.on('data', (d: Buffer) => {
+      const r = parser.execute(d);
+      if (typeof r !== 'number') return fail(Object.assign(new Error(`the app's handshake answer is not valid HTTP/1.1 (${r.code ?? r.message})`), { code: 'EBADANSWER' }));
+      if (status !== 101 || joined) return;
+      joined = true;
+      free();
+      up.removeAllListeners('data');
+      up.setTimeout(0);
+      // An idle websocket is fine: no timeouts from here on.
+      client.setTimeout(0);
+      if (r < d.length) client.write(d.subarray(r));
+      up.pipe(client);
+      client.pipe(up);
+      client.resume();
+    });
+    let head = `GET ${ex.url} HTTP/1.1\r\n`;
+    for (let i = 0; i < claim.headers.length; i += 2) head += `${claim.headers[i]}: ${claim.headers[i + 1]}\r\n`;
+    up.write(`${head}\r\n`, 'latin1');
+    if (ex.rest?.length) up.write(ex.rest);
+    client.on('error', cut);
   }
 
   /** A websocket (or other) upgrade: node:http and the router's upgrade path serve it; from here on the bytes just flow. */

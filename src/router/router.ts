@@ -144,13 +144,31 @@ export function createRouter(deps: RouterDeps): Router {
     if (t.kind !== 'instance' || t.mode !== mode || (t.mode === 'DOMAIN' && t.path.startsWith(RESERVED_PREFIX))) return undefined;
     const s = routes.lookup(t.name);
     if (s.state !== 'ready') return undefined;
+    // A cross-origin handshake is refused by serveUpgrade (node:http path).
+    if (r.upgrade && foreignOrigin(r)) return undefined;
     const allowed = (v: Viewed): FrontClaim | undefined => {
       if ('page' in v || decide(v.viewer, s.facts, policy).kind !== 'allow') return undefined;
       activity.touch(t.name);
+      const headers = forwardHeaderList(r.rawHeaders, r.remoteAddress, forward, r.upgrade);
+      if (r.upgrade)
+        return {
+          instance: t.name,
+          upstream: s.upstream,
+          headers,
+          platformCookie: config.auth.cookieName,
+          done: (status) => {
+            if (status) metrics.upgrade(t.name, status);
+            if (status === 101) metrics.websocketOpened(t.name);
+          },
+          closed: () => {
+            metrics.websocketClosed(t.name);
+            activity.touch(t.name);
+          },
+        };
       return {
         instance: t.name,
         upstream: s.upstream,
-        headers: forwardHeaderList(r.rawHeaders, r.remoteAddress, forward),
+        headers,
         platformCookie: config.auth.cookieName,
         done: (status) => {
           if (status) metrics.request(t.name, status, (performance.now() - started) / 1000);
@@ -263,7 +281,7 @@ export function createRouter(deps: RouterDeps): Router {
   }
 
   /** A cross-origin handshake would carry the user's cookie to the app (cross-site websocket hijacking). */
-  function foreignOrigin(req: IncomingMessage): boolean {
+  function foreignOrigin(req: { headers: { origin?: string | undefined; host?: string | undefined } }): boolean {
     const origin = req.headers.origin;
     if (!origin) return false;
     try {
