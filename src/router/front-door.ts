@@ -66,8 +66,6 @@ export interface FrontDoorOptions {
   keepAliveTimeoutMs: () => number;
   /** A request head must arrive within this. */
   headersTimeoutMs: () => number;
-  /** Free upstream sockets are closed after this (shorter than apps' own keep-alive, or they reset them). */
-  upstreamIdleMs?: number;
   /** Called with errors the front door absorbed (logging). */
   onError?: (err: unknown, what: string) => void;
 }
@@ -122,7 +120,6 @@ class Leg {
   keepAlive = false;
   /** Waiting for this stream's 'drain' (the client socket is paused meanwhile). */
   drainWait = false;
-  idle: NodeJS.Timeout | undefined;
 
   constructor(
     readonly stream: LegStream,
@@ -159,6 +156,8 @@ class Leg {
       if (this.ex) this.fail(Object.assign(new Error('upstream connection closed'), { code: 'ECONNRESET' }));
       this.parser.free();
     });
+    // One inactivity timer, armed once (every read and write re-arms it; no timer work per request):
+    // silence during an exchange is a 504, an idle pooled socket is closed.
     stream.on('timeout', () => {
       if (this.ex) this.fail(Object.assign(new Error('upstream response timeout'), { code: RESPONSE_TIMEOUT }));
       else this.destroy();
@@ -243,8 +242,9 @@ class ClientConnection {
     socket.on('data', (d: Buffer) => this.onData(d));
     // The client hung up (FIN): as nginx does, an exchange in progress is abandoned, not finished for nobody.
     socket.on('end', () => socket.destroy());
+    // Armed once; every read and write re-arms it. Idle between requests, or a request head that stalls:
+    // close. An exchange in progress has the upstream's timeouts instead.
     socket.on('timeout', () => {
-      // Idle between requests, or a request head that stalls: close. An exchange in progress has its own timeouts.
       if (!this.queue.length) socket.destroy();
     });
     socket.on('error', () => socket.destroy());
@@ -380,7 +380,6 @@ export class FrontDoor {
   start(c: ClientConnection, ex: Exchange): void {
     ex.started = true;
     this.clientOfEx.set(ex, c);
-    c.socket.setTimeout(0);
     const req = this.frontRequest(c, ex);
     if (ex.upgrade) {
       const claimed = req?.upgrade ? this.opts.claim(req) : undefined;
@@ -460,19 +459,14 @@ export class FrontDoor {
   private sendUpstream(ex: Exchange, claim: FrontClaim): void {
     const key = `${claim.upstream.host}:${claim.upstream.port}`;
     let leg = this.free.get(key)?.pop();
-    if (leg) {
-      clearTimeout(leg.idle);
-      leg.idle = undefined;
-      leg.reused = true;
-    } else leg = this.connectUpstream(key, claim.upstream);
+    if (leg) leg.reused = true;
+    else leg = this.connectUpstream(key, claim.upstream);
     leg.gotBytes = false;
     let head = `${ex.method} ${ex.url} HTTP/1.1\r\n`;
     const h = claim.headers;
     for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
     if (ex.chunked) head += 'Transfer-Encoding: chunked\r\n';
     this.send(ex, leg, `${head}\r\n`);
-    // A new socket arms it once connected.
-    if (leg.reused) leg.stream.setTimeout(this.opts.responseTimeoutMs);
   }
 
   private connectUpstream(key: string, to: { host: string; port: number }): Leg {
@@ -729,12 +723,9 @@ export class FrontDoor {
     if (list.length >= MAX_FREE_PER_UPSTREAM) return leg.destroy();
     list.push(leg);
     this.free.set(leg.key, list);
-    leg.stream.setTimeout(0);
-    leg.idle = setTimeout(() => leg.destroy(), this.opts.upstreamIdleMs ?? 30_000);
   }
 
   forget(leg: Leg): void {
-    clearTimeout(leg.idle);
     if (leg.key === undefined) return;
     const list = this.free.get(leg.key);
     const i = list?.indexOf(leg) ?? -1;
@@ -773,7 +764,6 @@ export class FrontDoor {
       else c.socket.end();
       return;
     }
-    c.socket.setTimeout(this.opts.keepAliveTimeoutMs());
     c.socket.resume();
   }
 

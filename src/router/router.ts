@@ -64,6 +64,32 @@ const NO_INSTANCE = '';
 
 type Viewed = { viewer: Viewer } | { page: Page };
 
+/** A front-door claim: reports to the router's metrics and activity when its exchange (or websocket) ends. */
+class InstanceClaim implements FrontClaim {
+  constructor(
+    readonly instance: string,
+    readonly upstream: { host: string; port: number },
+    readonly headers: string[],
+    readonly platformCookie: string,
+    private readonly websocket: boolean,
+    private readonly started: number,
+    private readonly metrics: RouterMetrics,
+    private readonly activity: ActivityTracker,
+  ) {}
+
+  done(status: number): void {
+    if (!status) return;
+    if (!this.websocket) return this.metrics.request(this.instance, status, (performance.now() - this.started) / 1000);
+    this.metrics.upgrade(this.instance, status);
+    if (status === 101) this.metrics.websocketOpened(this.instance);
+  }
+
+  closed(): void {
+    this.metrics.websocketClosed(this.instance);
+    this.activity.touch(this.instance);
+  }
+}
+
 export function createRouter(deps: RouterDeps): Router {
   const { config, logger } = deps;
   const table: HostTable = hostTable(config);
@@ -146,37 +172,15 @@ export function createRouter(deps: RouterDeps): Router {
     if (s.state !== 'ready') return undefined;
     // A cross-origin handshake is refused by serveUpgrade (node:http path).
     if (r.upgrade && foreignOrigin(r)) return undefined;
-    const allowed = (v: Viewed): FrontClaim | undefined => {
-      if ('page' in v || decide(v.viewer, s.facts, policy).kind !== 'allow') return undefined;
-      activity.touch(t.name);
-      const headers = forwardHeaderList(r.rawHeaders, r.remoteAddress, forward, r.upgrade);
-      if (r.upgrade)
-        return {
-          instance: t.name,
-          upstream: s.upstream,
-          headers,
-          platformCookie: config.auth.cookieName,
-          done: (status) => {
-            if (status) metrics.upgrade(t.name, status);
-            if (status === 101) metrics.websocketOpened(t.name);
-          },
-          closed: () => {
-            metrics.websocketClosed(t.name);
-            activity.touch(t.name);
-          },
-        };
-      return {
-        instance: t.name,
-        upstream: s.upstream,
-        headers,
-        platformCookie: config.auth.cookieName,
-        done: (status) => {
-          if (status) metrics.request(t.name, status, (performance.now() - started) / 1000);
-        },
-      };
-    };
     const v = view(r, t.mode === 'DOMAIN' ? t.name : undefined);
-    return v instanceof Promise ? v.then(allowed) : allowed(v);
+    return v instanceof Promise ? v.then((x) => allowedClaim(x, r, t.name, s, started)) : allowedClaim(v, r, t.name, s, started);
+  }
+
+  /** The claim for an allowed viewer (a plain function and class: no closures per request). */
+  function allowedClaim(v: Viewed, r: FrontRequest, name: string, s: RouteState & { state: 'ready' }, started: number): FrontClaim | undefined {
+    if ('page' in v || decide(v.viewer, s.facts, policy).kind !== 'allow') return undefined;
+    activity.touch(name);
+    return new InstanceClaim(name, s.upstream, forwardHeaderList(r.rawHeaders, r.remoteAddress, forward, r.upgrade), config.auth.cookieName, r.upgrade, started, metrics, activity);
   }
 
   /** The page for an instance that is not ready (or undefined when it is). */
