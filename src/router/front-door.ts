@@ -755,8 +755,8 @@ export class FrontDoor {
     const next = c.queue[0];
     if (next) {
       this.start(c, next);
-      // The upgrade path takes the socket over; otherwise read on (the next pipelined request pauses it again).
-      if (!next.upgrade) c.socket.resume();
+      // The upgrade path takes the socket over; otherwise read on once no other request waits.
+      if (!next.upgrade && c.queue.length < 2) c.socket.resume();
       return;
     }
     if (c.closing) {

@@ -88,27 +88,23 @@ function load(): Llhttp | undefined {
 /** Parses one request with a body and one response and checks every callback got what this module expects. */
 function selfCheck(api: Llhttp): boolean {
   const seen: string[] = [];
-  const req = api.newParser('request', 16384);
-  req[api.kOnHeadersComplete] = ((_maj, minor, headers, method, url, _sc, _sm, upgrade, keepAlive) => {
-    seen.push(`${minor} ${headers?.join('|')} ${method === undefined ? '' : api.methods[method]} ${url} ${upgrade} ${keepAlive}`);
-    return 0;
-  }) satisfies HeadersComplete;
-  req[api.kOnBody] = (b: unknown) => seen.push(`body ${Buffer.isBuffer(b) ? b.toString('latin1') : typeof b}`);
-  req[api.kOnMessageComplete] = () => seen.push('done');
-  const reqBytes = Buffer.from('POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi');
-  const n = req.execute(reqBytes);
-  const res = api.newParser('response', 16384);
-  res[api.kOnHeadersComplete] = ((_maj, _min, headers, _m, _u, status, message, _up, keepAlive) => {
-    seen.push(`${status} ${message} ${headers?.join('|')} ${keepAlive}`);
-    return 0;
-  }) satisfies HeadersComplete;
-  res[api.kOnBody] = (b: unknown) => seen.push(`body ${Buffer.isBuffer(b) ? b.toString('latin1') : typeof b}`);
-  res[api.kOnMessageComplete] = () => seen.push('done');
-  const resBytes = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n');
-  const m = res.execute(resBytes);
-  req.free();
-  res.free();
-  return n === reqBytes.length && m === resBytes.length && seen.join('\n') === ['1 Host|a|Content-Length|2 POST /x false true', 'body hi', 'done', '200 OK Transfer-Encoding|chunked true', 'body ok', 'done'].join('\n');
+  /** Parses `text` with a new parser whose head callback records `describe(...)`; true when all of it was consumed. */
+  const parse = (type: 'request' | 'response', text: string, describe: (...a: Parameters<HeadersComplete>) => string): boolean => {
+    const p = api.newParser(type, 16384);
+    p[api.kOnHeadersComplete] = ((...a: Parameters<HeadersComplete>) => {
+      seen.push(describe(...a));
+      return 0;
+    }) satisfies HeadersComplete;
+    p[api.kOnBody] = (b: unknown) => seen.push(`body ${Buffer.isBuffer(b) ? b.toString('latin1') : typeof b}`);
+    p[api.kOnMessageComplete] = () => seen.push('done');
+    const bytes = Buffer.from(text);
+    const n = p.execute(bytes);
+    p.free();
+    return n === bytes.length;
+  };
+  const req = parse('request', 'POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi', (_maj, minor, headers, method, url, _sc, _sm, upgrade, keepAlive) => `${minor} ${headers?.join('|')} ${method === undefined ? '' : api.methods[method]} ${url} ${upgrade} ${keepAlive}`);
+  const res = parse('response', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', (_maj, _min, headers, _m, _u, status, message, _up, keepAlive) => `${status} ${message} ${headers?.join('|')} ${keepAlive}`);
+  return req && res && seen.join('\n') === ['1 Host|a|Content-Length|2 POST /x false true', 'body hi', 'done', '200 OK Transfer-Encoding|chunked true', 'body ok', 'done'].join('\n');
 }
 
 /** The parser, or undefined when this Node does not have the shape checked above. */
