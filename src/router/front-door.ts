@@ -95,6 +95,8 @@ interface Exchange {
   /** Bytes after an upgrade request's head (already the new protocol's). */
   rest?: Buffer;
   started: boolean;
+  /** The client connection, once started (a field, not a WeakMap: no ephemeron work for the GC per request). */
+  conn?: ClientConnection;
   leg?: Leg;
   claim?: FrontClaim;
   /** The request head (and so the buffered body) went to the leg. */
@@ -291,7 +293,6 @@ export class FrontDoor {
   private readonly ll: Llhttp;
   private readonly free = new Map<string, Leg[]>();
   private readonly clients = new Set<ClientConnection>();
-  private readonly clientOfEx = new WeakMap<Exchange, ClientConnection>();
   private closed = false;
 
   private constructor(
@@ -327,7 +328,7 @@ export class FrontDoor {
   }
 
   clientOf(ex: Exchange): Socket | undefined {
-    return this.clientOfEx.get(ex)?.socket;
+    return ex.conn?.socket;
   }
 
   requestBody(c: ClientConnection, ex: Exchange, b: Buffer): void {
@@ -364,7 +365,7 @@ export class FrontDoor {
     if (ex.chunked) s.write('\r\n', 'latin1');
     if (!ok && !leg.drainWait) {
       // The app reads slower than the client sends: stop reading the client until it catches up.
-      const c = this.clientOfEx.get(ex);
+      const c = ex.conn;
       if (c) {
         leg.drainWait = true;
         c.socket.pause();
@@ -379,7 +380,7 @@ export class FrontDoor {
   /** The request at the head of the queue: claim it for an instance, or hand it to the node:http server. */
   start(c: ClientConnection, ex: Exchange): void {
     ex.started = true;
-    this.clientOfEx.set(ex, c);
+    ex.conn = c;
     const req = this.frontRequest(c, ex);
     if (ex.upgrade) {
       const claimed = req?.upgrade ? this.opts.claim(req) : undefined;
@@ -629,7 +630,7 @@ export class FrontDoor {
 
   /** An answer's head. Returns 1 to tell llhttp there is no body to read (HEAD, 1xx). */
   answerHead(leg: Leg, ex: Exchange, status: number, message: string, headers: string[], keepAlive: boolean): number {
-    const c = this.clientOfEx.get(ex);
+    const c = ex.conn;
     if (!c || c.socket.destroyed) return 1;
     leg.keepAlive = keepAlive;
     if (status < 200) {
@@ -685,7 +686,7 @@ export class FrontDoor {
   }
 
   answerBody(leg: Leg, ex: Exchange, b: Buffer): void {
-    const c = this.clientOfEx.get(ex);
+    const c = ex.conn;
     if (!c || c.socket.destroyed) return;
     const s = c.socket;
     if (ex.respChunked) s.write(`${b.length.toString(16)}\r\n`, 'latin1');
@@ -703,7 +704,7 @@ export class FrontDoor {
   }
 
   answerDone(leg: Leg, ex: Exchange): void {
-    const c = this.clientOfEx.get(ex);
+    const c = ex.conn;
     if (ex.respChunked && c && !c.socket.destroyed) c.socket.write('0\r\n\r\n', 'latin1');
     leg.ex = undefined;
     ex.leg = undefined;
@@ -768,7 +769,7 @@ export class FrontDoor {
   }
 
   legFailed(leg: Leg, ex: Exchange, err: unknown): void {
-    const c = this.clientOfEx.get(ex);
+    const c = ex.conn;
     ex.leg = undefined;
     if (leg.key === undefined && c?.inner === leg) c.inner = undefined;
     if (!c || c.socket.destroyed) {
