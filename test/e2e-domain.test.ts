@@ -24,6 +24,7 @@ import { USERS, type UserName } from './support/api-server.ts';
 import { kubeConfig } from './support/kube.ts';
 import { waitFor } from './support/ports.ts';
 import { helloSource, makeWaveBundle } from './support/python-app.ts';
+import { waitForWaveText, waveClients } from './support/waved-race.ts';
 import { contextAs, launchChromium, screenshot } from './support/web-browser.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
@@ -86,10 +87,17 @@ async function openInBrowser(user: UserName, instanceURL: string, text: string, 
     const page = await ctx.newPage();
     const sockets: string[] = [];
     page.on('websocket', (ws) => sockets.push(ws.url()));
+    const clients = waveClients(page);
     const res = await page.goto(instanceURL);
     assert.equal(new URL(page.url()).host, new URL(instanceURL).host, 'the app stays on its own host (no redirect to the main host)');
     assert.ok(res, 'Chromium reached the instance host');
-    await page.getByText(text).first().waitFor({ timeout: 60_000 });
+    const id = new URL(instanceURL).hostname.split('.')[0]!;
+    await waitForWaveText(page, text, {
+      clients,
+      logs: async () => (await call('alice', 'GET', `/instances/${id}/logs`)).text,
+      explain: async (err) => new Error(`${(err as Error).message.split('\n')[0]}; page shows: ${(await page.locator('body').innerText().catch(() => '')).slice(0, 300)}`),
+      firstMs: 30_000,
+    });
     const ws = new URL(instanceURL.replace(/^http/, 'ws'));
     assert.ok(sockets.some((s) => s.startsWith(`${ws.protocol}//${ws.host}/_s/`)), `the page opened Wave's websocket on the instance host; opened: ${sockets.join(', ') || 'none'}`);
     await screenshot(page, shot);
