@@ -43,32 +43,43 @@ export function clusterRunsLauncherStage(clusterDir: string): boolean {
   return existsSync(file) && readFileSync(file, 'utf8').includes(`name: ${LAUNCHER_POD_STAGE}\n`);
 }
 
-/** kwok Stage documents (YAML, to append to a KwokConfiguration file). Giving any pod stage replaces all of kwok's defaults. */
-export const KWOK_POD_STAGES = `---
+/** One kwok Stage for pods: `selector` is its matchExpressions, `next` what it does (YAML, indented, each ending in a newline). */
+function podStage(name: string, selector: string, next: string): string {
+  return `---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
-  name: pod-ready
+  name: ${name}
 spec:
   resourceRef:
     apiGroup: v1
     kind: Pod
   selector:
     matchExpressions:
-    - key: '.metadata.deletionTimestamp'
+${selector}  next:
+${next}`;
+}
+
+// Pods not being deleted that have no IP yet: the two stages that give them one.
+const waitingForIP = `    - key: '.metadata.deletionTimestamp'
       operator: 'DoesNotExist'
     - key: '.status.podIP'
       operator: 'DoesNotExist'
-${launcherSelector.replace('%OP%', 'NotIn')}
-  next:
-    statusTemplate: |
+`;
+
+// Both IP stages start their status the same way.
+const initialized = `    statusTemplate: |
       {{ $now := Now }}
 
       conditions:
       - lastTransitionTime: {{ $now | Quote }}
         status: "True"
         type: Initialized
-      - lastTransitionTime: {{ $now | Quote }}
+`;
+
+/** kwok Stage documents (YAML, to append to a KwokConfiguration file). Giving any pod stage replaces all of kwok's defaults. */
+export const KWOK_POD_STAGES = [
+  podStage('pod-ready', `${waitingForIP}${launcherSelector.replace('%OP%', 'NotIn')}\n`, `${initialized}      - lastTransitionTime: {{ $now | Quote }}
         status: "True"
         type: Ready
       - lastTransitionTime: {{ $now | Quote }}
@@ -115,31 +126,8 @@ ${launcherSelector.replace('%OP%', 'NotIn')}
 ${ips}
       phase: Running
       startTime: {{ $now | Quote }}
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: ${LAUNCHER_POD_STAGE}
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
-      operator: 'DoesNotExist'
-    - key: '.status.podIP'
-      operator: 'DoesNotExist'
-${launcherSelector.replace('%OP%', 'In')}
-  next:
-    statusTemplate: |
-      {{ $now := Now }}
-
-      conditions:
-      - lastTransitionTime: {{ $now | Quote }}
-        status: "True"
-        type: Initialized
-      - lastTransitionTime: {{ $now | Quote }}
+`),
+  podStage(LAUNCHER_POD_STAGE, `${waitingForIP}${launcherSelector.replace('%OP%', 'In')}\n`, `${initialized}      - lastTransitionTime: {{ $now | Quote }}
         status: "False"
         type: Ready
         reason: ContainersNotReady
@@ -163,18 +151,8 @@ ${launcherSelector.replace('%OP%', 'In')}
 ${ips}
       phase: Pending
       startTime: {{ $now | Quote }}
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: pod-complete
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
+`),
+  podStage('pod-complete', `    - key: '.metadata.deletionTimestamp'
       operator: 'DoesNotExist'
     - key: '.status.phase'
       operator: 'In'
@@ -184,8 +162,7 @@ spec:
       operator: 'In'
       values:
       - 'Job'
-  next:
-    statusTemplate: |
+`, `    statusTemplate: |
       {{ $now := Now }}
       {{ $root := . }}
       containerStatuses:
@@ -204,21 +181,11 @@ spec:
             startedAt: {{ $now | Quote }}
       {{ end }}
       phase: Succeeded
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: pod-delete
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
+`),
+  podStage('pod-delete', `    - key: '.metadata.deletionTimestamp'
       operator: 'Exists'
-  next:
-    finalizers:
+`, `    finalizers:
       empty: true
     delete: true
-`;
+`),
+].join('');
