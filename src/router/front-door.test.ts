@@ -170,8 +170,8 @@ class Client {
   private readonly heads: string[] = [];
   private waiters: (() => void)[] = [];
 
-  constructor() {
-    this.socket = connect(port, '127.0.0.1');
+  constructor(to = port) {
+    this.socket = connect(to, '127.0.0.1');
     this.parser = llhttp!.newParser('response', 1 << 20);
     this.parser[llhttp!.kOnHeadersComplete] = ((_a, _b, headers, _m, _u, status) => {
       this.current = { status: status ?? 0, headers: headers ?? [], body: Buffer.alloc(0) };
@@ -454,6 +454,35 @@ describe('front door', () => {
     c.end();
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(done, [200, 204, 0]);
+  });
+
+  test('client timeouts: an idle keep-alive connection is closed; a head that dribbles in past the headers timeout gets 408', async () => {
+    const strict = createServer((_req, res) => res.end('inner'));
+    const d = FrontDoor.attach(strict, { claim: () => undefined, maxHeaderSize: 4096, maxBodyBytes: MAX_BODY, connectTimeoutMs: 1000, responseTimeoutMs: 1000, keepAliveTimeoutMs: () => 300, headersTimeoutMs: () => 200 });
+    assert.ok(d);
+    await new Promise<void>((r) => strict.listen(0, '127.0.0.1', r));
+    const strictPort = (strict.address() as AddressInfo).port;
+    try {
+      const idle = new Client(strictPort);
+      idle.write(get('/x'), 'GET');
+      await idle.until(1);
+      const t0 = Date.now();
+      assert.ok(await idle.closedByServer(2000), 'closed while idle');
+      assert.ok(Date.now() - t0 >= 200, 'not before the keep-alive timeout');
+      const slow = new Client(strictPort);
+      slow.write('GET /x HTTP/1.1\r\n');
+      await new Promise((r) => setTimeout(r, 150));
+      slow.write('Host: demo.apps.test\r\n');
+      await new Promise((r) => setTimeout(r, 150));
+      slow.write('X-Late: 1\r\n\r\n', 'GET');
+      const [a] = await slow.until(1);
+      assert.equal(a!.status, 408);
+      assert.ok(await slow.closedByServer());
+    } finally {
+      d.close();
+      strict.closeAllConnections();
+      await new Promise<void>((r) => strict.close(() => r()));
+    }
   });
 
   test('close() ends idle client connections', async () => {
