@@ -4,7 +4,7 @@
  * -Host set by us (or kept from a trusted ingress).
  */
 import type { IncomingMessage } from 'node:http';
-import { HOP_BY_HOP } from './http-engine.ts';
+import { connectionTokens, HOP_BY_HOP } from './http-engine.ts';
 
 export interface ForwardOptions {
   /** Cookie names of the platform: the session cookie; any cookie starting with it is the platform's too (e.g. `<name>_login`). */
@@ -54,7 +54,7 @@ export function prepareForwardHeaders(req: IncomingMessage, opts: ForwardOptions
  */
 export function forwardHeaderList(raw: string[], peer: string, opts: ForwardOptions, websocket = false): string[] {
   let named: string[] | undefined;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') (named ??= []).push(...raw[i + 1]!.toLowerCase().split(',').map((s) => s.trim()));
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') (named ??= []).push(...connectionTokens(raw[i + 1]!));
   const out: string[] = [];
   let cookies: string[] | undefined;
   let priorFor: string | undefined;

@@ -21,7 +21,7 @@
 import type { Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { HOP_BY_HOP } from './http-engine.ts';
+import { headBlock, responseHeaderList } from './http-engine.ts';
 import { innerConnection } from './inner-connection.ts';
 import { llhttp, type HeadersComplete, type Llhttp, type Parser } from './llhttp.ts';
 import { pages, rawPage, refuseUpgrade, type Page } from './pages.ts';
@@ -94,8 +94,7 @@ interface Exchange {
   bodyDone: boolean;
   /** Bytes after an upgrade request's head (already the new protocol's). */
   rest?: Buffer;
-  started: boolean;
-  /** The client connection, once started (a field, not a WeakMap: no ephemeron work for the GC per request). */
+  /** The client connection, set when the exchange starts (a field, not a WeakMap: no ephemeron work for the GC per request). */
   conn?: ClientConnection;
   leg?: Leg;
   claim?: FrontClaim;
@@ -107,6 +106,11 @@ interface Exchange {
   respChunked: boolean;
   closeAfter: boolean;
   retried: boolean;
+}
+
+/** A request head exactly as received (for the node:http server, which parses it again). */
+function asReceived(ex: Exchange): string {
+  return headBlock(`${ex.method} ${ex.url} HTTP/1.${ex.minor}`, ex.rawHeaders);
 }
 
 /** An upstream socket or an inner connection's end (both have setTimeout). */
@@ -173,7 +177,7 @@ class Leg {
       return;
     }
     this.gotBytes = true;
-    const client = this.door.clientOf(ex);
+    const client = ex.conn?.socket;
     client?.cork();
     const r = this.parser.execute(d);
     client?.uncork();
@@ -223,7 +227,7 @@ class ClientConnection {
       const name = method === undefined ? 'GET' : (ll.methods[method] ?? 'GET');
       let chunked = false;
       for (let i = 0; i < h.length; i += 2) if (h[i]!.length === 17 && h[i]!.toLowerCase() === 'transfer-encoding') chunked = true;
-      const ex: Exchange = { method: name, url: url ?? '/', minor, rawHeaders: h, keepAlive, upgrade: upgrade || name === 'CONNECT', chunked, body: [], bodyBytes: 0, bodyDone: false, started: false, sent: false, headSent: false, status: 0, interim: false, respChunked: false, closeAfter: false, retried: false };
+      const ex: Exchange = { method: name, url: url ?? '/', minor, rawHeaders: h, keepAlive, upgrade: upgrade || name === 'CONNECT', chunked, body: [], bodyBytes: 0, bodyDone: false, sent: false, headSent: false, status: 0, interim: false, respChunked: false, closeAfter: false, retried: false };
       this.parsing = ex;
       this.queue.push(ex);
       // One waits: read no further until it is served (pipelining stays bounded).
@@ -237,7 +241,7 @@ class ClientConnection {
     this.parser[ll.kOnMessageComplete] = () => {
       const ex = this.parsing;
       this.parsing = undefined;
-      if (ex) door.requestDone(this, ex);
+      if (ex) door.requestDone(ex);
     };
     socket.setNoDelay(true);
     socket.setTimeout(door.opts.keepAliveTimeoutMs());
@@ -269,7 +273,7 @@ class ClientConnection {
     }
     // Started here, after llhttp returned, never from inside its callbacks.
     const first = this.queue[0];
-    if (first && !first.started) this.door.start(this, first);
+    if (first && !first.conn) this.door.start(this, first);
   }
 
   /** Answers a request that cannot be parsed (after those before it) and closes; nothing more is read. */
@@ -327,10 +331,6 @@ export class FrontDoor {
     this.clients.add(new ClientConnection(socket, this, this.ll, this.opts.maxHeaderSize));
   }
 
-  clientOf(ex: Exchange): Socket | undefined {
-    return ex.conn?.socket;
-  }
-
   requestBody(c: ClientConnection, ex: Exchange, b: Buffer): void {
     ex.bodyBytes += b.length;
     if (ex.claim && ex.bodyBytes > this.opts.maxBodyBytes) {
@@ -353,7 +353,7 @@ export class FrontDoor {
     // else: answered before the whole body came; the rest is dropped and the connection closes.
   }
 
-  requestDone(_c: ClientConnection, ex: Exchange): void {
+  requestDone(ex: Exchange): void {
     ex.bodyDone = true;
     if (ex.sent && ex.leg && ex.chunked) ex.leg.stream.write('0\r\n\r\n', 'latin1');
   }
@@ -379,16 +379,10 @@ export class FrontDoor {
 
   /** The request at the head of the queue: claim it for an instance, or hand it to the node:http server. */
   start(c: ClientConnection, ex: Exchange): void {
-    ex.started = true;
     ex.conn = c;
     const req = this.frontRequest(c, ex);
-    if (ex.upgrade) {
-      const claimed = req?.upgrade ? this.opts.claim(req) : undefined;
-      if (claimed instanceof Promise) claimed.then((claim) => this.upgrade(c, ex, claim), () => this.upgrade(c, ex, undefined));
-      else this.upgrade(c, ex, claimed);
-      return;
-    }
-    const claimed = req ? this.opts.claim(req) : undefined;
+    // Of upgrades, only websocket handshakes are claimed.
+    const claimed = req && (!ex.upgrade || req.upgrade) ? this.opts.claim(req) : undefined;
     if (claimed instanceof Promise)
       claimed.then(
         (claim) => this.begin(c, ex, claim),
@@ -400,12 +394,16 @@ export class FrontDoor {
     else this.begin(c, ex, claimed);
   }
 
+  /** Where the request goes: the app (claimed) or the node:http server; an upgrade's way differs from a request's. */
   private begin(c: ClientConnection, ex: Exchange, claim: FrontClaim | undefined): void {
     if (c.socket.destroyed) {
       claim?.done(0);
       return;
     }
-    if (claim) {
+    if (ex.upgrade) {
+      if (claim) this.tunnel(c, ex, claim);
+      else this.upgradeInner(c, ex);
+    } else if (claim) {
       ex.claim = claim;
       this.sendUpstream(ex, claim);
     } else this.sendInner(c, ex);
@@ -463,11 +461,7 @@ export class FrontDoor {
     if (leg) leg.reused = true;
     else leg = this.connectUpstream(key, claim.upstream);
     leg.gotBytes = false;
-    let head = `${ex.method} ${ex.url} HTTP/1.1\r\n`;
-    const h = claim.headers;
-    for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
-    if (ex.chunked) head += 'Transfer-Encoding: chunked\r\n';
-    this.send(ex, leg, `${head}\r\n`);
+    this.send(ex, leg, headBlock(`${ex.method} ${ex.url} HTTP/1.1`, claim.headers, ex.chunked ? 'Transfer-Encoding: chunked\r\n' : ''));
   }
 
   private connectUpstream(key: string, to: { host: string; port: number }): Leg {
@@ -503,10 +497,7 @@ export class FrontDoor {
   private sendInner(c: ClientConnection, ex: Exchange): void {
     const leg = this.innerLeg(c);
     leg.gotBytes = false;
-    let head = `${ex.method} ${ex.url} HTTP/1.${ex.minor}\r\n`;
-    const h = ex.rawHeaders;
-    for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
-    this.send(ex, leg, `${head}\r\n`);
+    this.send(ex, leg, asReceived(ex));
   }
 
   private innerLeg(c: ClientConnection): Leg {
@@ -515,13 +506,6 @@ export class FrontDoor {
     c.inner = new Leg(front, undefined, this, this.ll, 1024 * 1024);
     this.serveInner(server);
     return c.inner;
-  }
-
-  /** An upgrade: a claimed websocket goes straight to the app; anything else to node:http (which refuses or serves it). */
-  private upgrade(c: ClientConnection, ex: Exchange, claim: FrontClaim | undefined): void {
-    if (c.socket.destroyed) return claim?.done(0);
-    if (claim) this.tunnel(c, ex, claim);
-    else this.upgradeInner(c, ex);
   }
 
   /** A claimed websocket handshake: sent to the app; on 101 the two sockets are joined, otherwise the app's answer is relayed and the connection closed. */
@@ -570,10 +554,7 @@ export class FrontDoor {
       claim.done(status);
       if (status === 101) {
         // The app's handshake answer as it is (Upgrade, Connection, Sec-WebSocket-Accept are the protocol's).
-        let head = `HTTP/1.1 101 ${message ?? 'Switching Protocols'}\r\n`;
-        const h = headers ?? [];
-        for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
-        client.write(`${head}\r\n`, 'latin1');
+        client.write(headBlock(`HTTP/1.1 101 ${message ?? 'Switching Protocols'}`, headers ?? []), 'latin1');
         return 2; // llhttp stops here: what follows is the websocket's
       }
       client.write(this.head(`HTTP/1.1 ${status} ${message ?? ''}`, headers ?? [], claim.platformCookie, 'Connection: close\r\n'), 'latin1');
@@ -601,9 +582,7 @@ export class FrontDoor {
       client.pipe(up);
       client.resume();
     });
-    let head = `GET ${ex.url} HTTP/1.1\r\n`;
-    for (let i = 0; i < claim.headers.length; i += 2) head += `${claim.headers[i]}: ${claim.headers[i + 1]}\r\n`;
-    up.write(`${head}\r\n`, 'latin1');
+    up.write(headBlock(`GET ${ex.url} HTTP/1.1`, claim.headers), 'latin1');
     if (ex.rest?.length) up.write(ex.rest);
     client.on('error', cut);
   }
@@ -616,9 +595,7 @@ export class FrontDoor {
     const s = leg.stream;
     s.removeAllListeners('data');
     s.removeAllListeners('end');
-    let head = `${ex.method} ${ex.url} HTTP/1.${ex.minor}\r\n`;
-    for (let i = 0; i < ex.rawHeaders.length; i += 2) head += `${ex.rawHeaders[i]}: ${ex.rawHeaders[i + 1]}\r\n`;
-    s.write(`${head}\r\n`, 'latin1');
+    s.write(asReceived(ex), 'latin1');
     if (ex.rest?.length) s.write(ex.rest);
     c.socket.setTimeout(0);
     s.pipe(c.socket);
@@ -668,21 +645,12 @@ export class FrontDoor {
     return ex.method === 'HEAD' ? 1 : 0;
   }
 
-  /** The status line and end-to-end headers (framing headers are ours: Transfer-Encoding dropped, Content-Length kept). */
+  /**
+   * The status line and the answer's end-to-end headers, without the platform's cookies (the node:http
+   * engine's responseHeaderList). Framing headers are ours: Transfer-Encoding dropped, Content-Length kept.
+   */
   private head(statusLine: string, headers: string[], platformCookie: string | undefined, extra = ''): string {
-    let named: string[] | undefined;
-    for (let i = 0; i < headers.length; i += 2) if (headers[i]!.length === 10 && headers[i]!.toLowerCase() === 'connection') (named ??= []).push(...headers[i + 1]!.toLowerCase().split(',').map((s) => s.trim()));
-    let out = `${statusLine}\r\n`;
-    for (let i = 0; i < headers.length; i += 2) {
-      const k = headers[i]!;
-      const v = headers[i + 1]!;
-      const lower = k.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || lower === 'transfer-encoding' || named?.includes(lower)) continue;
-      // The app may not set the platform's cookies.
-      if (platformCookie && lower === 'set-cookie' && v.trimStart().startsWith(platformCookie)) continue;
-      out += `${k}: ${v}\r\n`;
-    }
-    return `${out}${extra}\r\n`;
+    return headBlock(statusLine, responseHeaderList(headers, platformCookie), extra, 'transfer-encoding');
   }
 
   answerBody(leg: Leg, ex: Exchange, b: Buffer): void {

@@ -16,9 +16,25 @@ import type { ProxyEngine } from './proxy.ts';
 /** RFC 9110 §7.6.1 hop-by-hop headers (Transfer-Encoding is kept: Node frames the body by it). */
 export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
 
+/** The header names a Connection header value lists (hop-by-hop for this connection), lowercase. */
+export function connectionTokens(value: string): string[] {
+  return value.toLowerCase().split(',').map((s) => s.trim());
+}
+
+/** An HTTP/1.1 head: the start line, the flat [name, value, …] headers (except one named `skip`, lowercase), `extra` lines, the blank line. */
+export function headBlock(startLine: string, headers: string[], extra = '', skip?: string): string {
+  let s = `${startLine}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) {
+    const k = headers[i]!;
+    if (skip !== undefined && k.length === skip.length && k.toLowerCase() === skip) continue;
+    s += `${k}: ${headers[i + 1]}\r\n`;
+  }
+  return `${s}${extra}\r\n`;
+}
+
 /** Headers without hop-by-hop ones (and without those the Connection header names). */
 export function endToEnd(headers: IncomingHttpHeaders, keepUpgrade = false): OutgoingHttpHeaders {
-  const named = headers.connection ? headers.connection.toLowerCase().split(',').map((s) => s.trim()) : [];
+  const named = headers.connection ? connectionTokens(headers.connection) : [];
   const out: OutgoingHttpHeaders = {};
   for (const k in headers) {
     if ((HOP_BY_HOP.has(k) || named.includes(k)) && !(keepUpgrade && (k === 'connection' || k === 'upgrade'))) continue;
@@ -32,7 +48,7 @@ export function endToEnd(headers: IncomingHttpHeaders, keepUpgrade = false): Out
  * as is, skipping the per-header setHeader work of an object), without hop-by-hop ones.
  */
 export function requestHeaderList(headers: IncomingHttpHeaders): string[] {
-  const named = headers.connection ? headers.connection.toLowerCase().split(',').map((s) => s.trim()) : undefined;
+  const named = headers.connection ? connectionTokens(headers.connection) : undefined;
   const out: string[] = [];
   for (const k in headers) {
     if (HOP_BY_HOP.has(k) || named?.includes(k)) continue;
@@ -55,7 +71,8 @@ export function responseHeaderList(raw: string[], platformCookie?: string): stri
     const k = raw[i]!.toLowerCase();
     const v = raw[i + 1]!;
     if (HOP_BY_HOP.has(k)) {
-      if (k === 'connection') named = v.toLowerCase().split(',').map((s) => s.trim());
+      // Every Connection header counts (a second one adds names, it does not replace the first's).
+      if (k === 'connection') (named ??= []).push(...connectionTokens(v));
       continue;
     }
     if (platformCookie && k === 'set-cookie' && v.trimStart().startsWith(platformCookie)) continue;
@@ -77,9 +94,7 @@ interface WebOptions {
 
 /** Writes a raw HTTP/1.1 response head (for upgrade answers on a bare socket). */
 function rawHead(statusCode: number, statusMessage: string, rawHeaders: string[]): string {
-  let s = `HTTP/1.1 ${statusCode} ${statusMessage}\r\n`;
-  for (let i = 0; i < rawHeaders.length; i += 2) s += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
-  return `${s}\r\n`;
+  return headBlock(`HTTP/1.1 ${statusCode} ${statusMessage}`, rawHeaders);
 }
 
 export class NodeHttpEngine extends EventEmitter implements ProxyEngine {

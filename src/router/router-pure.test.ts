@@ -53,6 +53,7 @@ test('header lists for the upstream and back: hop-by-hop dropped, platform Set-C
   assert.deepEqual(requestHeaderList({ host: 'h', connection: 'keep-alive, x-secret', 'x-secret': '1', accept: 'a', te: 'trailers', 'x-many': ['1', '2'] }), ['host', 'h', 'accept', 'a', 'x-many', '1', 'x-many', '2']);
   const raw = ['Content-Type', 'text/plain', 'Connection', 'close, X-Hop', 'X-Hop', '1', 'Set-Cookie', 'appstore_session=x; Path=/', 'Set-Cookie', 'theme=dark', 'set-cookie', ' appstore_session_instance=y', 'Transfer-Encoding', 'chunked'];
   assert.deepEqual(responseHeaderList(raw, 'appstore_session'), ['Content-Type', 'text/plain', 'Set-Cookie', 'theme=dark', 'Transfer-Encoding', 'chunked']);
+  assert.deepEqual(responseHeaderList(['Connection', 'x-one', 'X-One', '1', 'Connection', 'x-two', 'X-Two', '2', 'X-Kept', '3']), ['X-Kept', '3'], 'names from every Connection header are hop-by-hop');
 });
 
 test('session hand-off codes: this host, this browser, once, in time', () => {
