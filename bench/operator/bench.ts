@@ -5,6 +5,13 @@
  * 1. Create ratio: time from an AppInstance create to all its children
  *    (Deployment, Service, Secret) existing, as seen by a watch, against
  *    the round trip of a bare ConfigMap create on the same apiserver; p50s.
+ *    Each sample starts on a quiet apiserver (the operator idle, then a
+ *    pause for the controller manager's reactions), so neither time carries
+ *    the previous sample's work. Printed beside it, the apiserver's floor
+ *    for the same result without any operator: the bench itself creates the
+ *    AppInstance (in a namespace the operator does not watch) and, the
+ *    moment the create returns, the same three children with plain POSTs at
+ *    once (floor_ratio_p50).
  * 2. 1000 instances created at once (50 requests in flight): all children
  *    exist; the work queue's wait at p99, timed like client-go's
  *    workqueue_queue_duration_seconds (first add since the last get → get;
@@ -14,14 +21,15 @@
  *    RuntimeVersions) synced over those 1000 instances, heap after − before
  *    (with gc), per instance.
  *
- * Run with node --expose-gc (for the cache process). Last line: BENCH operator create_ratio_p50=… queue_wait_p99_ms=… cache_bytes_per_instance=…
+ * Run with node --expose-gc (for the cache process). Last line: BENCH operator create_ratio_p50=… queue_wait_p99_ms=… cache_bytes_per_instance=… floor_ratio_p50=…
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import type { AppInstance } from '../../src/k8s/crd/index.ts';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { appInstance, API_VERSION, GROUP, RUNTIME_VERSION_KIND, RUNTIME_VERSION_PLURAL, VERSION } from '../../src/k8s/crd/index.ts';
@@ -29,13 +37,15 @@ import { installCrds } from '../../src/k8s/crd/install.ts';
 import { Informer } from '../../src/k8s/informer.ts';
 import { RecordingQueueMetrics } from '../../src/k8s/work-queue.ts';
 import { createMetricsRegistry } from '../../src/lib/metrics.ts';
-import { LABEL_INSTANCE } from '../../src/operator/desired.ts';
+import { desiredChildren, LABEL_INSTANCE } from '../../src/operator/desired.ts';
 import { startOperator } from '../../src/operator/operator.ts';
 import type { CatalogPort, ResolvedApp } from '../../src/operator/resolved-app.ts';
 
 const N_RATIO = Number(process.env.BENCH_RATIO_SAMPLES ?? 30);
 const N_BULK = Number(process.env.BENCH_INSTANCES ?? 1000);
 const IN_FLIGHT = 50;
+/** Pause before each timed create, after the operator went idle: the controller manager's reactions to the last one (ReplicaSet, EndpointSlice, status) settle. */
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 250);
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc (make bench-operator does)');
@@ -48,6 +58,8 @@ const core = kc.makeApiClient(CoreV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
 const sfx = randomBytes(3).toString('hex');
 const ns = `bench-operator-${sfx}`;
+/** Where the bench writes the children itself (the floor): the operator only reconciles instances in `ns`. */
+const floorNs = `${ns}-floor`;
 const rt = `bench-rt-${sfx}`;
 const app: ResolvedApp = {
   id: '0b6f7c1e-1111-4222-8333-444455556666',
@@ -72,7 +84,7 @@ const log = (m: string) => console.log(m);
 class ChildWatch {
   private readonly seen = new Map<string, Map<string, number>>();
   private readonly informers: Informer<KubernetesObject>[];
-  constructor() {
+  constructor(ns: string) {
     const mk = (apiVersion: string, kind: string, plural: string) =>
       new Informer<KubernetesObject>(kc, { apiVersion, kind, plural, namespace: ns, labelSelector: LABEL_INSTANCE, transform: (o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace, labels: o.metadata?.labels } }) });
     this.informers = [mk('apps/v1', 'Deployment', 'deployments'), mk('v1', 'Service', 'services'), mk('v1', 'Secret', 'secrets')];
@@ -116,51 +128,94 @@ async function until(what: string, check: () => boolean, timeoutMs: number): Pro
   }
 }
 
-const createInstance = (name: string) =>
+const createInstance = (name: string, namespace = ns) =>
   custom.createNamespacedCustomObject({
     group: GROUP,
     version: VERSION,
     plural: 'appinstances',
-    namespace: ns,
+    namespace,
     // Suspended: the bench measures the operator, not 1000 fake pods on the shared test cluster.
-    body: appInstance(name, ns, { app: { id: app.id }, owner: { subject: 'bench', name: 'bench' }, runtimeVersion: rt, suspend: true }),
-  });
+    body: appInstance(name, namespace, { app: { id: app.id }, owner: { subject: 'bench', name: 'bench' }, runtimeVersion: rt, suspend: true }),
+  }) as Promise<AppInstance>;
 
 // Idempotent: the bench does not rely on someone else having installed the CRDs.
 await installCrds(kc, { fieldManager: 'appstore-bench' });
-await core.createNamespace({ body: { metadata: { name: ns, labels: { 'appstore.test/ephemeral': 'true' } } } });
-await custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural: RUNTIME_VERSION_PLURAL, body: { apiVersion: API_VERSION, kind: RUNTIME_VERSION_KIND, metadata: { name: rt }, spec: { image: 'registry.example.com/wave-launcher:1.0.0' } } });
+for (const name of [ns, floorNs]) await core.createNamespace({ body: { metadata: { name, labels: { 'appstore.test/ephemeral': 'true' } } } });
+const runtime = { name: rt, image: 'registry.example.com/wave-launcher:1.0.0' };
+await custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural: RUNTIME_VERSION_PLURAL, body: { apiVersion: API_VERSION, kind: RUNTIME_VERSION_KIND, metadata: { name: rt }, spec: { image: runtime.image } } });
 const { config } = loadConfig({ flags: { 'Scheduler.Namespace': ns } });
 const queue = new RecordingQueueMetrics();
+const routing = (n: string) => ({ mode: 'BASE_URL' as const, url: `http://appstore:8080/instance/${n}/` });
+const objects = KubernetesObjectApi.makeApiClient(kc);
 let leading = false;
 const op = await startOperator(
-  { kc, config, catalog, launcherKey: randomBytes(32), apiURL: 'http://appstore:8080', routing: (n) => ({ mode: 'BASE_URL', url: `http://appstore:8080/instance/${n}/` }), logger: pino({ level: 'silent' }), metrics: createMetricsRegistry() },
+  { kc, config, catalog, launcherKey: randomBytes(32), apiURL: 'http://appstore:8080', routing, logger: pino({ level: 'silent' }), metrics: createMetricsRegistry() },
   { queueMetrics: queue, onLeading: () => (leading = true), ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}) },
 );
-const watch = new ChildWatch();
+const watch = new ChildWatch(ns);
+const floorWatch = new ChildWatch(floorNs);
+
+/** Waits until the operator is idle (after `reconciles` reconciles in all), then SETTLE_MS. */
+async function quiet(reconciles: number): Promise<void> {
+  await until('the operator to go idle', () => queue.workDurations.length >= reconciles && queue.currentDepth === 0, 30_000);
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+}
+
+/** The floor: what the apiserver takes to reach the same result with no operator (create, then the children at once). */
+async function floorSample(name: string): Promise<number> {
+  const t = performance.now();
+  const created = await createInstance(name, floorNs);
+  const built = desiredChildren({ instance: created, app, runtime, config: config.scheduler, launcher: { apiURL: 'http://appstore:8080', token: 'lt1.floor' }, routing: routing(name) });
+  if (!built.ok) throw new Error(`floor: ${built.error.field}: ${built.error.message}`);
+  const { deployment, service, secret } = built.children;
+  await Promise.all([deployment, service, secret].map((o) => objects.create(o as KubernetesObject)));
+  await until(`the floor children of ${name}`, () => floorWatch.complete(name) !== undefined, 30_000);
+  return floorWatch.complete(name)! - t;
+}
+
 try {
   await until('the operator to lead', () => leading, 60_000);
   await watch.start();
+  await floorWatch.start();
 
-  // 1. Create ratio.
+  // 1. Create ratio, each timed create on a quiet apiserver.
   const bare: number[] = [];
   const inst: number[] = [];
+  const floor: number[] = [];
   for (let i = -5; i < N_RATIO; i++) {
+    await quiet(queue.workDurations.length);
     const t0 = performance.now();
     await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: `bare-${i + 5}` }, data: { a: 'b' } } });
     const tb = performance.now() - t0;
+    await quiet(queue.workDurations.length);
     const name = `ratio-${i + 5}`;
+    const reconciles = queue.workDurations.length;
     const t1 = performance.now();
     await createInstance(name);
     await until(`the children of ${name}`, () => watch.complete(name) !== undefined, 30_000);
     const ti = watch.complete(name)! - t1;
+    // The instance's reconcile (children, then its status) ends before the next timed create.
+    await quiet(reconciles + 1);
+    const tf = await floorSample(`floor-${i + 5}`);
     if (i >= 0) {
       bare.push(tb);
       inst.push(ti);
+      floor.push(tf);
     }
   }
   const ratio = pct(inst, 50) / pct(bare, 50);
+  const floorRatio = pct(floor, 50) / pct(bare, 50);
   log(`create: bare ConfigMap p50 ${pct(bare, 50).toFixed(1)} ms, AppInstance → all children p50 ${pct(inst, 50).toFixed(1)} ms (p90 ${pct(inst, 90).toFixed(1)}): ratio ${ratio.toFixed(2)} (goal ≤ 3.5)`);
+  log(`floor, no operator: AppInstance create, then its three children POSTed at once the moment it returns: p50 ${pct(floor, 50).toFixed(1)} ms (p90 ${pct(floor, 90).toFixed(1)}): ratio ${floorRatio.toFixed(2)}; the operator adds ${(pct(inst, 50) - pct(floor, 50)).toFixed(1)} ms at p50`);
+
+  // The floor's instances go: the operator caches AppInstances of every namespace, and phase 3 counts them.
+  await floorWatch.stop();
+  await custom.deleteCollectionNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'appinstances', namespace: floorNs });
+  const floorGone = async () => ((await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'appinstances', namespace: floorNs })) as { items: unknown[] }).items.length === 0;
+  for (let n = 0; !(await floorGone()); n++) {
+    if (n > 300) throw new Error(`the floor's AppInstances in ${floorNs} were not deleted within 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 
   // 2. N_BULK at once.
   queue.queueWaits.length = 0;
@@ -190,11 +245,12 @@ try {
   const perInstance = bytes / cached;
   log(`cache: ${cached} instances (expected ${total}) with their Deployments, Services, Secrets and the RuntimeVersions cached: heap +${(bytes / 1024 / 1024).toFixed(2)} MiB, ${perInstance.toFixed(0)} bytes per instance (goal ≤ 10240)`);
 
-  console.log(`BENCH operator create_ratio_p50=${ratio.toFixed(2)} queue_wait_p99_ms=${waitP99.toFixed(1)} cache_bytes_per_instance=${perInstance.toFixed(0)}`);
+  console.log(`BENCH operator create_ratio_p50=${ratio.toFixed(2)} queue_wait_p99_ms=${waitP99.toFixed(1)} cache_bytes_per_instance=${perInstance.toFixed(0)} floor_ratio_p50=${floorRatio.toFixed(2)}`);
 } finally {
   await watch.stop();
+  await floorWatch.stop().catch(() => {});
   await op.stop();
-  await core.deleteNamespace({ name: ns }).catch(() => {});
+  for (const name of [ns, floorNs]) await core.deleteNamespace({ name }).catch(() => {});
   await custom.patchClusterCustomObject({ group: GROUP, version: VERSION, plural: RUNTIME_VERSION_PLURAL, name: rt, body: [{ op: 'remove', path: '/metadata/finalizers' }] }).catch(() => {});
   await custom.deleteClusterCustomObject({ group: GROUP, version: VERSION, plural: RUNTIME_VERSION_PLURAL, name: rt }).catch(() => {});
 }
