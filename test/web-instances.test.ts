@@ -94,6 +94,9 @@ describe('instances in the web UI', { timeout: 300_000 }, () => {
     await row.waitFor();
     const id = (await row.getAttribute('data-instance')) ?? '';
     assert.ok(id, 'the row names its instance');
+    const heads = (p: typeof page, name: string) => p.getByRole('table', { name, exact: true }).getByRole('columnheader').allTextContents();
+    // The user's own list has no Owner column; the admin's has (below).
+    assert.deepEqual(await heads(page, 'My instances'), ['App', 'Status', 'Visibility', 'Started', 'Actions']);
     assert.equal((await instanceOf(id)).visibility, 'ALL_USERS');
     // No reload: the list polls until the operator reports Ready.
     await row.getByTestId('instance-status').filter({ hasText: /^Ready$/ }).waitFor({ timeout: 90_000 });
@@ -143,10 +146,12 @@ describe('instances in the web UI', { timeout: 300_000 }, () => {
     const admin = await open('root', '/admin');
     const adminRow = admin.page.locator(`tr[data-instance="${id}"]`);
     await adminRow.getByText('alice@example.com').waitFor();
+    assert.deepEqual(await heads(admin.page, 'All instances'), ['App', 'Status', 'Owner', 'Visibility', 'Started', 'Actions']);
     // …and the runtime version, with its image and one instance on it.
     const rvRow = admin.page.getByRole('region', { name: 'Runtime versions' }).getByRole('row', { name: new RegExp(rv) });
     await rvRow.getByText('registry.example.com/wave-launcher:1.0.0').waitFor();
     assert.equal((await rvRow.locator('td').last().textContent())?.trim(), '1');
+    assert.deepEqual(await heads(admin.page, 'Runtime versions'), ['Name', 'Image', 'Default', 'Deprecated', 'Instances']);
     await screenshot(admin.page, 'admin-instances');
     await admin.page.context().close();
 

@@ -288,6 +288,11 @@ describe('web UI in Chromium', { timeout: 300_000 }, () => {
     const { page, problems } = await open('root', '/admin');
     await page.getByRole('heading', { name: 'Tags' }).waitFor();
     await page.locator('tr[data-tag="featured"]').waitFor();
+    // Every table is named by its caption and has its column heads (components.tsx DataTable).
+    const heads = async (name: string) => page.getByRole('table', { name, exact: true }).getByRole('columnheader').allTextContents();
+    assert.deepEqual(await heads('Tags'), ['Tag', 'Name', 'Admin roles', 'Visitor roles', 'Category', 'Actions']);
+    await page.getByRole('table', { name: 'All apps', exact: true }).waitFor();
+    assert.deepEqual(await heads('All apps'), ['App', 'Version', 'Owner', 'Visibility']);
     const form = page.getByRole('form', { name: 'New tag' });
     await form.getByLabel('Name').fill('beta');
     await form.getByLabel('Title').fill('Beta');

@@ -24,6 +24,30 @@ export function TagBadge(props: { tag: Tag }) {
   );
 }
 
+/**
+ * A table in the markup every list here shares: a wrapper that scrolls on narrow screens, a caption for
+ * screen readers, and column heads (a falsy entry leaves its column out). Children are the body's rows.
+ */
+export function DataTable(props: { caption: string; columns: (string | false | undefined)[]; class?: string; testId?: string; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap">
+      <table class={props.class} data-testid={props.testId}>
+        <caption class="sr-only">{props.caption}</caption>
+        <thead>
+          <tr>
+            {props.columns.filter((c): c is string => !!c).map((c) => (
+              <th scope="col" key={c}>
+                {c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}
+
 export function CategoryBadge(props: { category: string }) {
   return <span class="badge badge-category">{props.category}</span>;
 }

@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ago, api, tailLogs, VISIBILITY_LABELS, type Instance, type Me, type Visibility } from './api.ts';
-import { ConfirmButton, ErrorBox, VisibilitySelect } from './components.tsx';
+import { ConfirmButton, DataTable, ErrorBox, VisibilitySelect } from './components.tsx';
 import { Link } from './router.tsx';
 
 /** The state in words: the status, and when it is not ready, why. */
@@ -155,51 +155,36 @@ export function InstanceTable(props: { instances: Instance[]; me: Me; onChanged:
   return (
     <>
       <ErrorBox error={error} title="The action failed" />
-      <div class="table-wrap">
-        <table class="instances">
-          <caption class="sr-only">{props.caption}</caption>
-          <thead>
-            <tr>
-              <th scope="col">App</th>
-              <th scope="col">Status</th>
-              {props.showOwner && <th scope="col">Owner</th>}
-              <th scope="col">Visibility</th>
-              <th scope="col">Started</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.instances.map((i) => (
-              <tr key={i.id} data-instance={i.id}>
-                <th scope="row">
-                  <Link href={`/apps/${i.appId}`}>{i.appTitle || i.appName}</Link> <span class="muted">{i.appVersion}</span>
-                  <div class="small">
-                    <Link href={`/instances/${encodeURIComponent(i.id)}`} class="instance-link">
-                      <span class="sr-only">Details of instance </span>
-                      {i.id}
-                    </Link>
-                  </div>
-                </th>
-                <td>
-                  <span class={statusClass(i)} data-testid="instance-status">
-                    {statusText(i)}
-                  </span>
-                </td>
-                {props.showOwner && <td>{i.ownerName || i.owner}</td>}
-                <td>
-                  <InstanceVisibility instance={i} me={props.me} act={act} />
-                </td>
-                <td>
-                  <time dateTime={i.createdAt}>{ago(i.createdAt)}</time>
-                </td>
-                <td class="actions">
-                  <InstanceActions instance={i} me={props.me} act={act} logsOpen={logsOf === i.id} onToggleLogs={() => setLogsOf(logsOf === i.id ? undefined : i.id)} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable class="instances" caption={props.caption} columns={['App', 'Status', props.showOwner && 'Owner', 'Visibility', 'Started', 'Actions']}>
+        {props.instances.map((i) => (
+          <tr key={i.id} data-instance={i.id}>
+            <th scope="row">
+              <Link href={`/apps/${i.appId}`}>{i.appTitle || i.appName}</Link> <span class="muted">{i.appVersion}</span>
+              <div class="small">
+                <Link href={`/instances/${encodeURIComponent(i.id)}`} class="instance-link">
+                  <span class="sr-only">Details of instance </span>
+                  {i.id}
+                </Link>
+              </div>
+            </th>
+            <td>
+              <span class={statusClass(i)} data-testid="instance-status">
+                {statusText(i)}
+              </span>
+            </td>
+            {props.showOwner && <td>{i.ownerName || i.owner}</td>}
+            <td>
+              <InstanceVisibility instance={i} me={props.me} act={act} />
+            </td>
+            <td>
+              <time dateTime={i.createdAt}>{ago(i.createdAt)}</time>
+            </td>
+            <td class="actions">
+              <InstanceActions instance={i} me={props.me} act={act} logsOpen={logsOf === i.id} onToggleLogs={() => setLogsOf(logsOf === i.id ? undefined : i.id)} />
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {shown && <LogView instance={shown} onClose={() => setLogsOf(undefined)} />}
     </>
   );

@@ -1,7 +1,7 @@
 /** Admin: tags (create, edit colour and roles, delete), runtime versions, every instance and every app. */
 import { useState } from 'preact/hooks';
 import { api, listApps, listInstances, listTags, VISIBILITY_LABELS, type Me, type RuntimeVersion, type Tag } from '../api.ts';
-import { ConfirmButton, ErrorBox, Section, TagBadge, usePoll } from '../components.tsx';
+import { ConfirmButton, DataTable, ErrorBox, Section, TagBadge, usePoll } from '../components.tsx';
 import { InstanceTable } from '../instances.tsx';
 import { Link } from '../router.tsx';
 import { POLL_MS } from './instances.tsx';
@@ -76,63 +76,48 @@ function Tags() {
   return (
     <Section title="Tags">
       <ErrorBox error={tags.error ?? error} />
-      <div class="table-wrap">
-        <table>
-          <caption class="sr-only">Tags</caption>
-          <thead>
-            <tr>
-              <th scope="col">Tag</th>
-              <th scope="col">Name</th>
-              <th scope="col">Admin roles</th>
-              <th scope="col">Visitor roles</th>
-              <th scope="col">Category</th>
-              <th scope="col">Actions</th>
+      <DataTable caption="Tags" columns={['Tag', 'Name', 'Admin roles', 'Visitor roles', 'Category', 'Actions']}>
+        {(tags.data ?? []).map((t) =>
+          editing === t.id ? (
+            <tr key={t.id} data-tag={t.name}>
+              <td colSpan={6}>
+                <TagForm
+                  tag={t}
+                  onDone={() => {
+                    setEditing(undefined);
+                    tags.reload();
+                  }}
+                  onCancel={() => setEditing(undefined)}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {(tags.data ?? []).map((t) =>
-              editing === t.id ? (
-                <tr key={t.id} data-tag={t.name}>
-                  <td colSpan={6}>
-                    <TagForm
-                      tag={t}
-                      onDone={() => {
-                        setEditing(undefined);
-                        tags.reload();
-                      }}
-                      onCancel={() => setEditing(undefined)}
-                    />
-                  </td>
-                </tr>
-              ) : (
-                <tr key={t.id} data-tag={t.name}>
-                  <td>
-                    <TagBadge tag={t} />
-                  </td>
-                  <th scope="row">
-                    <code>{t.name}</code>
-                  </th>
-                  <td>{t.adminRoles.join(', ') || <span class="muted">any full-access user</span>}</td>
-                  <td>{t.visitorRoles.join(', ') || <span class="muted">none</span>}</td>
-                  <td>{t.isCategory ? 'yes' : 'no'}</td>
-                  <td class="actions">
-                    <button type="button" aria-label={`Edit tag ${t.name}`} onClick={() => setEditing(t.id)}>
-                      Edit
-                    </button>
-                    <ConfirmButton
-                      label="Delete"
-                      name={`Delete tag ${t.name}`}
-                      question={`Delete tag ${t.name}? It is removed from every app.`}
-                      confirmLabel="Delete tag"
-                      onConfirm={() => api(`/api/v1/tags/${t.id}`, { method: 'DELETE' }).then(tags.reload, setError)}
-                    />
-                  </td>
-                </tr>
-              ),
-            )}
-          </tbody>
-        </table>
-      </div>
+          ) : (
+            <tr key={t.id} data-tag={t.name}>
+              <td>
+                <TagBadge tag={t} />
+              </td>
+              <th scope="row">
+                <code>{t.name}</code>
+              </th>
+              <td>{t.adminRoles.join(', ') || <span class="muted">any full-access user</span>}</td>
+              <td>{t.visitorRoles.join(', ') || <span class="muted">none</span>}</td>
+              <td>{t.isCategory ? 'yes' : 'no'}</td>
+              <td class="actions">
+                <button type="button" aria-label={`Edit tag ${t.name}`} onClick={() => setEditing(t.id)}>
+                  Edit
+                </button>
+                <ConfirmButton
+                  label="Delete"
+                  name={`Delete tag ${t.name}`}
+                  question={`Delete tag ${t.name}? It is removed from every app.`}
+                  confirmLabel="Delete tag"
+                  onConfirm={() => api(`/api/v1/tags/${t.id}`, { method: 'DELETE' }).then(tags.reload, setError)}
+                />
+              </td>
+            </tr>
+          ),
+        )}
+      </DataTable>
       <h3>New tag</h3>
       <TagForm onDone={tags.reload} />
     </Section>
@@ -145,33 +130,19 @@ function RuntimeVersions() {
     <Section title="Runtime versions">
       <ErrorBox error={rv.error} title="Could not load runtime versions" />
       {rv.data && (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Runtime versions</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Image</th>
-                <th scope="col">Default</th>
-                <th scope="col">Deprecated</th>
-                <th scope="col">Instances</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rv.data.map((r) => (
-                <tr key={r.name}>
-                  <th scope="row">{r.name}</th>
-                  <td>
-                    <code>{r.image}</code>
-                  </td>
-                  <td>{r.default ? 'yes' : ''}</td>
-                  <td>{r.deprecated ? 'deprecated' : ''}</td>
-                  <td>{r.instances}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable caption="Runtime versions" columns={['Name', 'Image', 'Default', 'Deprecated', 'Instances']}>
+          {rv.data.map((r) => (
+            <tr key={r.name}>
+              <th scope="row">{r.name}</th>
+              <td>
+                <code>{r.image}</code>
+              </td>
+              <td>{r.default ? 'yes' : ''}</td>
+              <td>{r.deprecated ? 'deprecated' : ''}</td>
+              <td>{r.instances}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </Section>
   );
@@ -200,31 +171,18 @@ export function AdminPage(props: { me: Me }) {
       <Section title="All apps">
         <ErrorBox error={apps.error} />
         {apps.data && (
-          <div class="table-wrap">
-            <table>
-              <caption class="sr-only">All apps</caption>
-              <thead>
-                <tr>
-                  <th scope="col">App</th>
-                  <th scope="col">Version</th>
-                  <th scope="col">Owner</th>
-                  <th scope="col">Visibility</th>
-                </tr>
-              </thead>
-              <tbody>
-                {apps.data.map((a) => (
-                  <tr key={a.id}>
-                    <th scope="row">
-                      <Link href={`/apps/${a.id}`}>{a.title}</Link>
-                    </th>
-                    <td>{a.version}</td>
-                    <td>{a.ownerName}</td>
-                    <td>{VISIBILITY_LABELS[a.visibility]}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable caption="All apps" columns={['App', 'Version', 'Owner', 'Visibility']}>
+            {apps.data.map((a) => (
+              <tr key={a.id}>
+                <th scope="row">
+                  <Link href={`/apps/${a.id}`}>{a.title}</Link>
+                </th>
+                <td>{a.version}</td>
+                <td>{a.ownerName}</td>
+                <td>{VISIBILITY_LABELS[a.visibility]}</td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </Section>
     </>

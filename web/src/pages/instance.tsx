@@ -7,7 +7,7 @@
 import { useState } from 'preact/hooks';
 import { ago, ApiError, getInstanceStatus, type InstanceStatusDetail, type Me } from '../api.ts';
 import { SignInPrompt } from '../auth.tsx';
-import { ErrorBox, Section, usePoll } from '../components.tsx';
+import { DataTable, ErrorBox, Section, usePoll } from '../components.tsx';
 import { InstanceActions, InstanceVisibility, LogView, statusClass, statusText, useInstanceAction } from '../instances.tsx';
 import { Link } from '../router.tsx';
 import { POLL_MS } from './instances.tsx';
@@ -76,33 +76,19 @@ function Summary(props: { d: Detail; me: Me; act: (f: () => Promise<unknown>) =>
 function Conditions(props: { d: Detail }) {
   if (!props.d.conditions.length) return <p class="empty">No conditions yet (the operator has not reported on this instance).</p>;
   return (
-    <div class="table-wrap">
-      <table data-testid="conditions">
-        <caption class="sr-only">Conditions</caption>
-        <thead>
-          <tr>
-            <th scope="col">Type</th>
-            <th scope="col">Status</th>
-            <th scope="col">Reason</th>
-            <th scope="col">Message</th>
-            <th scope="col">Since</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.d.conditions.map((c) => (
-            <tr key={c.type} data-condition={c.type}>
-              <th scope="row">{c.type}</th>
-              <td>{c.status}</td>
-              <td>{c.reason}</td>
-              <td>{c.message}</td>
-              <td>
-                <When iso={c.lastTransitionTime} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable testId="conditions" caption="Conditions" columns={['Type', 'Status', 'Reason', 'Message', 'Since']}>
+      {props.d.conditions.map((c) => (
+        <tr key={c.type} data-condition={c.type}>
+          <th scope="row">{c.type}</th>
+          <td>{c.status}</td>
+          <td>{c.reason}</td>
+          <td>{c.message}</td>
+          <td>
+            <When iso={c.lastTransitionTime} />
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -121,31 +107,17 @@ function Pod(props: { d: Detail }) {
         ) : null}
         .
       </p>
-      <div class="table-wrap">
-        <table data-testid="containers">
-          <caption class="sr-only">Containers of pod {pod.name}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Container</th>
-              <th scope="col">State</th>
-              <th scope="col">Ready</th>
-              <th scope="col">Restarts</th>
-              <th scope="col">Message</th>
-            </tr>
-          </thead>
-          <tbody>
-            {pod.containers.map((c) => (
-              <tr key={c.name} data-container={c.name}>
-                <th scope="row">{c.name}</th>
-                <td data-testid="container-state">{containerState(c)}</td>
-                <td>{c.ready ? 'yes' : 'no'}</td>
-                <td data-testid="container-restarts">{c.restarts}</td>
-                <td>{c.message ?? ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable testId="containers" caption={`Containers of pod ${pod.name}`} columns={['Container', 'State', 'Ready', 'Restarts', 'Message']}>
+        {pod.containers.map((c) => (
+          <tr key={c.name} data-container={c.name}>
+            <th scope="row">{c.name}</th>
+            <td data-testid="container-state">{containerState(c)}</td>
+            <td>{c.ready ? 'yes' : 'no'}</td>
+            <td data-testid="container-restarts">{c.restarts}</td>
+            <td>{c.message ?? ''}</td>
+          </tr>
+        ))}
+      </DataTable>
     </>
   );
 }
@@ -153,33 +125,19 @@ function Pod(props: { d: Detail }) {
 function Events(props: { d: Detail }) {
   if (!props.d.events.length) return <p class="empty">No recent events.</p>;
   return (
-    <div class="table-wrap">
-      <table data-testid="events">
-        <caption class="sr-only">Recent events, oldest first</caption>
-        <thead>
-          <tr>
-            <th scope="col">Type</th>
-            <th scope="col">Reason</th>
-            <th scope="col">Message</th>
-            <th scope="col">Count</th>
-            <th scope="col">Last seen</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.d.events.map((e, n) => (
-            <tr key={`${n}-${e.reason}-${e.lastTimestamp}`} class={e.type === 'Warning' ? 'event-warning' : undefined}>
-              <td>{e.type}</td>
-              <th scope="row">{e.reason}</th>
-              <td>{e.message}</td>
-              <td>{e.count}</td>
-              <td>
-                <When iso={e.lastTimestamp} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable testId="events" caption="Recent events, oldest first" columns={['Type', 'Reason', 'Message', 'Count', 'Last seen']}>
+      {props.d.events.map((e, n) => (
+        <tr key={`${n}-${e.reason}-${e.lastTimestamp}`} class={e.type === 'Warning' ? 'event-warning' : undefined}>
+          <td>{e.type}</td>
+          <th scope="row">{e.reason}</th>
+          <td>{e.message}</td>
+          <td>{e.count}</td>
+          <td>
+            <When iso={e.lastTimestamp} />
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 

@@ -2,7 +2,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { api, listApps, listInstances, uploadBundle, type ImportResult, type Me, type Visibility } from '../api.ts';
 import { SignInPrompt } from '../auth.tsx';
-import { ErrorBox, Section, usePoll, VisibilitySelect } from '../components.tsx';
+import { DataTable, ErrorBox, Section, usePoll, VisibilitySelect } from '../components.tsx';
 import { InstanceTable } from '../instances.tsx';
 import { Link } from '../router.tsx';
 import { POLL_MS } from './instances.tsx';
@@ -106,39 +106,26 @@ export function MyAppsPage(props: { me: Me }) {
         <ErrorBox error={apps.error ?? error} />
         {apps.data && apps.data.length === 0 && <p class="empty">You have not imported any app yet.</p>}
         {apps.data && apps.data.length > 0 && (
-          <div class="table-wrap">
-            <table>
-              <caption class="sr-only">Apps I own</caption>
-              <thead>
-                <tr>
-                  <th scope="col">App</th>
-                  <th scope="col">Version</th>
-                  <th scope="col">Visibility</th>
-                  <th scope="col">Imported</th>
-                </tr>
-              </thead>
-              <tbody>
-                {apps.data.map((a) => (
-                  <tr key={a.id} data-app={a.name}>
-                    <th scope="row">
-                      <Link href={`/apps/${a.id}`}>{a.title}</Link> <span class="muted small">{a.name}</span>
-                    </th>
-                    <td>{a.version}</td>
-                    <td>
-                      <VisibilitySelect
-                        id={`app-vis-${a.id}`}
-                        label={`Visibility of ${a.title} ${a.version}`}
-                        hideLabel
-                        value={a.visibility}
-                        onChange={(v) => void api(`/api/v1/apps/${a.id}`, { method: 'PATCH', body: { visibility: v } }).then(apps.reload, setError)}
-                      />
-                    </td>
-                    <td>{new Date(a.createdAt).toLocaleString()}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable caption="Apps I own" columns={['App', 'Version', 'Visibility', 'Imported']}>
+            {apps.data.map((a) => (
+              <tr key={a.id} data-app={a.name}>
+                <th scope="row">
+                  <Link href={`/apps/${a.id}`}>{a.title}</Link> <span class="muted small">{a.name}</span>
+                </th>
+                <td>{a.version}</td>
+                <td>
+                  <VisibilitySelect
+                    id={`app-vis-${a.id}`}
+                    label={`Visibility of ${a.title} ${a.version}`}
+                    hideLabel
+                    value={a.visibility}
+                    onChange={(v) => void api(`/api/v1/apps/${a.id}`, { method: 'PATCH', body: { visibility: v } }).then(apps.reload, setError)}
+                  />
+                </td>
+                <td>{new Date(a.createdAt).toLocaleString()}</td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </Section>
       <Section title="Instances of my apps">
