@@ -16,8 +16,8 @@ test: ## run the whole test suite (starts PostgreSQL, S3, the local cluster as n
 lint: ## eslint, including the architecture's import directions
 	npx eslint .
 
-typecheck: ## tsc --noEmit
-	npx tsc --noEmit
+typecheck: ## tsc --noEmit, for the server and for the web UI
+	npx tsc --noEmit && npx tsc --noEmit -p web
 
 check: lint typecheck ## lint and typecheck
 

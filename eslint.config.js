@@ -40,7 +40,7 @@ function restrictionsFor(component) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'web/**', 'data/**', '.appstore/**', '.scratch*/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'web/dist/**', 'data/**', '.appstore/**', '.scratch*/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
