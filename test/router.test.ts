@@ -19,6 +19,7 @@ import { loadConfig } from '../src/config/load.ts';
 import { APP_INSTANCE_PLURAL, type AppInstance } from '../src/k8s/crd/appinstance.ts';
 import { GROUP, VERSION } from '../src/k8s/crd/group.ts';
 import type { Visibility } from '../src/lib/principal.ts';
+import { kubeActivityWriter } from '../src/router/activity.ts';
 import { startServer, type RunningServer } from '../src/server/server.ts';
 import { USERS, type UserName } from './support/api-server.ts';
 import { freshNamespace, kubeConfig, kubeconfigPath, type TestNamespace } from './support/kube.ts';
@@ -409,5 +410,24 @@ describe('metrics and activity', () => {
       const t = (await getInstance('team')).status?.lastActivityTime;
       return t !== undefined && Date.parse(t) >= before;
     }, 10_000, 200);
+  });
+
+  test('activity writes only move lastActivityTime forward: a later time in the cache skips the write, and a stale cache (another replica, a late write) cannot put an older time back', async () => {
+    await instances.create('activity', 'PRIVATE', { subject: USERS.alice.subject, name: USERS.alice.name }, { pod: false });
+    const stored = async () => (await getInstance('activity')).status?.lastActivityTime;
+    const cacheShowing = (t: string | undefined) => ({ get: () => ({ status: t === undefined ? {} : { lastActivityTime: t } }) });
+    const at = (m: number) => `2026-11-22T10:${String(m).padStart(2, '0')}:00Z`;
+    // Nothing recorded yet: written.
+    await kubeActivityWriter(kc, ns.name, cacheShowing(undefined))('activity', at(10));
+    assert.equal(await stored(), at(10));
+    // The cache shows a later time (another replica's): no write.
+    await kubeActivityWriter(kc, ns.name, cacheShowing(at(20)))('activity', at(15));
+    assert.equal(await stored(), at(10));
+    // Forward from what the cache shows: written.
+    await kubeActivityWriter(kc, ns.name, cacheShowing(at(10)))('activity', at(30));
+    assert.equal(await stored(), at(30));
+    // A stale cache (it still shows 10:10, as a late write of an older time would): refused as a conflict, nothing changes.
+    await assert.rejects(kubeActivityWriter(kc, ns.name, cacheShowing(at(10)))('activity', at(25)), (e: { code?: number }) => e.code === 409);
+    assert.equal(await stored(), at(30));
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Last activity per instance, for idle suspension: a request costs one Map
- * write; a timer writes status.lastActivityTime (a merge patch on the
- * /status subresource) at most once per interval per instance, and only
- * when there was activity since the last write.
+ * write; a timer writes status.lastActivityTime (on the /status
+ * subresource) at most once per interval per instance, only when there was
+ * activity since the last write, and never backwards (kubeActivityWriter).
  */
 import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type pino from 'pino';
@@ -58,7 +58,9 @@ export class ActivityTracker {
             this.written.delete(name);
           } else {
             this.written.set(name, { at: now, value: w?.value ?? -Infinity });
-            this.logger?.warn({ err, instance: name }, 'could not record instance activity; retrying next interval');
+            // A conflict is another writer's newer value (or one the cache had not shown yet): expected with replicas.
+            if ((err as { code?: number }).code === 409) this.logger?.debug({ err, instance: name }, 'instance activity changed meanwhile; comparing again next interval');
+            else this.logger?.warn({ err, instance: name }, 'could not record instance activity; retrying next interval');
           }
         }
       }
@@ -86,18 +88,44 @@ export class ActivityTracker {
   }
 }
 
-/** An ActivityWriter that merge-patches AppInstance status in `namespace` through the apiserver. */
-export function kubeActivityWriter(kc: KubeConfig, namespace: string): ActivityWriter {
+/** What the writer reads of the cached AppInstance (the router's informer cache). */
+export interface CachedInstances {
+  get(name: string): { status?: { lastActivityTime?: string } } | undefined;
+}
+
+/**
+ * An ActivityWriter for AppInstance status in `namespace`. The value only moves forward: every replica's router
+ * writes the activity it saw, so a write is skipped when the cache already shows a later time (another replica
+ * wrote it), and it replaces only the value the cache showed (a JSON Patch `test`), so neither a replica with a
+ * stale cache nor a write that arrives after its time-out can put an older time over a newer one. A failed
+ * `test` is a conflict (code 409): retried next interval, when the cache shows what won.
+ */
+export function kubeActivityWriter(kc: KubeConfig, namespace: string, cache?: CachedInstances): ActivityWriter {
   const api = kc.makeApiClient(CustomObjectsApi);
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
   return async (instance, time) => {
+    const known = cache?.get(instance)?.status?.lastActivityTime;
+    if (known !== undefined && Date.parse(known) >= Date.parse(time)) return;
+    const target = { group: GROUP, version: VERSION, namespace, plural: APP_INSTANCE_PLURAL, name: instance };
     try {
-      await api.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace, plural: APP_INSTANCE_PLURAL, name: instance, body: { status: { lastActivityTime: time } } },
-        mergePatch,
-      );
+      if (known === undefined) {
+        // Nothing recorded yet (status may not even exist): a merge patch creates the field.
+        await api.patchNamespacedCustomObjectStatus({ ...target, body: { status: { lastActivityTime: time } } }, mergePatch);
+      } else {
+        const body = [
+          { op: 'test', path: '/status/lastActivityTime', value: known },
+          { op: 'replace', path: '/status/lastActivityTime', value: time },
+        ];
+        await api.patchNamespacedCustomObjectStatus({ ...target, body }, jsonPatch);
+      }
     } catch (err) {
-      throw err instanceof ApiException ? Object.assign(new Error(`PATCH ${instance}/status: HTTP ${err.code}`), { code: err.code }) : err;
+      if (!(err instanceof ApiException)) throw err;
+      // The apiserver answers a failed JSON Patch test with 422.
+      if (err.code === 422 && known !== undefined) {
+        throw Object.assign(new Error(`PATCH ${instance}/status: lastActivityTime is no longer ${known} (another replica or a late write changed it)`), { code: 409 });
+      }
+      throw Object.assign(new Error(`PATCH ${instance}/status: HTTP ${err.code}`), { code: err.code });
     }
   };
 }

@@ -145,7 +145,7 @@ export async function startServer(config: Config, warnings: string[] = [], opts:
         ...(deps.oidc ? { sessionKey: deps.oidc.key } : {}),
         metrics,
         logger,
-        ...(instanceBackend ? { recordActivity: kubeActivityWriter(instanceBackend.kc, instanceBackend.namespace) } : {}),
+        ...(instanceBackend ? { recordActivity: kubeActivityWriter(instanceBackend.kc, instanceBackend.namespace, instanceBackend.cache) } : {}),
       })
     : undefined;
   const api = await buildApi(router ? { ...deps, serverFactory: routerServerFactory(router, { maxHeaderSize: config.router.maxHeaderSize }) } : deps);
