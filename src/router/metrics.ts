@@ -20,7 +20,7 @@ export class RouterMetrics {
     this.upgrades = new Counter({ name: 'appstore_router_websocket_upgrades_total', help: 'Websocket upgrade requests to instances by instance and outcome status code (101 = proxied).', labelNames: ['instance', 'code'], registers });
     this.duration = new Histogram({
       name: 'appstore_router_request_duration_seconds',
-      help: 'Time from request to response headers, per instance.',
+      help: 'Time from the request to the end of its answer, per instance (router pages included).',
       labelNames: ['instance'],
       buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 2.5, 10],
       registers,
