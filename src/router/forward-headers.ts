@@ -30,6 +30,21 @@ export function stripPlatformCookies(header: string | string[] | undefined, plat
   return kept.length ? kept.join('; ') : undefined;
 }
 
+/**
+ * The value a trusted X-Forwarded-Proto/-Host stands for: the last of its comma-separated values over all
+ * its lines, which is the one the nearest proxy (our trusted ingress) added; earlier ones came from
+ * further away, a client included. Undefined when there is none.
+ */
+export function nearestForwarded(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const all = (Array.isArray(value) ? value.join(',') : value).split(',');
+  for (let i = all.length - 1; i >= 0; i--) {
+    const v = all[i]!.trim();
+    if (v) return v;
+  }
+  return undefined;
+}
+
 /** Rewrites req.headers in place for the upstream request. */
 export function prepareForwardHeaders(req: IncomingMessage, opts: ForwardOptions): void {
   const h = req.headers;
@@ -40,8 +55,8 @@ export function prepareForwardHeaders(req: IncomingMessage, opts: ForwardOptions
   const peer = req.socket.remoteAddress ?? '';
   const priorFor = opts.trustForwarded ? h['x-forwarded-for'] : undefined;
   h['x-forwarded-for'] = priorFor ? `${String(priorFor)}, ${peer}` : peer;
-  if (!opts.trustForwarded || !h['x-forwarded-proto']) h['x-forwarded-proto'] = opts.scheme;
-  if (!opts.trustForwarded || !h['x-forwarded-host']) h['x-forwarded-host'] = h.host ?? '';
+  h['x-forwarded-proto'] = (opts.trustForwarded && nearestForwarded(h['x-forwarded-proto'])) || opts.scheme;
+  h['x-forwarded-host'] = (opts.trustForwarded && nearestForwarded(h['x-forwarded-host'])) || h.host || '';
   delete h.forwarded;
   if (!opts.trustForwarded) delete h['x-real-ip'];
 }
@@ -78,10 +93,10 @@ export function forwardHeaderList(raw: string[], peer: string, opts: ForwardOpti
         if (opts.trustForwarded) priorFor = priorFor === undefined ? v : `${priorFor}, ${v}`;
         continue;
       case 'x-forwarded-proto':
-        if (opts.trustForwarded) proto ??= v;
+        if (opts.trustForwarded) proto = proto === undefined ? v : `${proto},${v}`;
         continue;
       case 'x-forwarded-host':
-        if (opts.trustForwarded) forwardedHost ??= v;
+        if (opts.trustForwarded) forwardedHost = forwardedHost === undefined ? v : `${forwardedHost},${v}`;
         continue;
       case 'x-real-ip':
         if (!opts.trustForwarded) continue;
@@ -98,7 +113,7 @@ export function forwardHeaderList(raw: string[], peer: string, opts: ForwardOpti
   }
   const cookie = stripPlatformCookies(cookies, opts.platformCookie);
   if (cookie !== undefined) out.push('Cookie', cookie);
-  out.push('X-Forwarded-For', priorFor ? `${priorFor}, ${peer}` : peer, 'X-Forwarded-Proto', proto || opts.scheme, 'X-Forwarded-Host', forwardedHost || host || '');
+  out.push('X-Forwarded-For', priorFor ? `${priorFor}, ${peer}` : peer, 'X-Forwarded-Proto', nearestForwarded(proto) || opts.scheme, 'X-Forwarded-Host', nearestForwarded(forwardedHost) || host || '');
   // A websocket handshake keeps the two hop-by-hop headers that ask the app to switch.
   if (websocket && upgrade !== undefined) out.push('Connection', 'Upgrade', 'Upgrade', upgrade);
   return out;
