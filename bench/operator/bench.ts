@@ -29,10 +29,9 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { AppInstance } from '../../src/k8s/crd/index.ts';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
-import { appInstance, API_VERSION, GROUP, RUNTIME_VERSION_KIND, RUNTIME_VERSION_PLURAL, VERSION } from '../../src/k8s/crd/index.ts';
+import { APP_INSTANCE_PLURAL, appInstance, API_VERSION, GROUP, RUNTIME_VERSION_KIND, RUNTIME_VERSION_PLURAL, VERSION, type AppInstance } from '../../src/k8s/crd/index.ts';
 import { installCrds } from '../../src/k8s/crd/install.ts';
 import { Informer } from '../../src/k8s/informer.ts';
 import { RecordingQueueMetrics } from '../../src/k8s/work-queue.ts';
@@ -132,7 +131,7 @@ const createInstance = (name: string, namespace = ns) =>
   custom.createNamespacedCustomObject({
     group: GROUP,
     version: VERSION,
-    plural: 'appinstances',
+    plural: APP_INSTANCE_PLURAL,
     namespace,
     // Suspended: the bench measures the operator, not 1000 fake pods on the shared test cluster.
     body: appInstance(name, namespace, { app: { id: app.id }, owner: { subject: 'bench', name: 'bench' }, runtimeVersion: rt, suspend: true }),
@@ -145,11 +144,13 @@ const runtime = { name: rt, image: 'registry.example.com/wave-launcher:1.0.0' };
 await custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural: RUNTIME_VERSION_PLURAL, body: { apiVersion: API_VERSION, kind: RUNTIME_VERSION_KIND, metadata: { name: rt }, spec: { image: runtime.image } } });
 const { config } = loadConfig({ flags: { 'Scheduler.Namespace': ns } });
 const queue = new RecordingQueueMetrics();
-const routing = (n: string) => ({ mode: 'BASE_URL' as const, url: `http://appstore:8080/instance/${n}/` });
+/** The API's URL as pods reach it; the floor's children carry the same, so both sides write identical objects. */
+const apiURL = 'http://appstore:8080';
+const routing = (n: string) => ({ mode: 'BASE_URL' as const, url: `${apiURL}/instance/${n}/` });
 const objects = KubernetesObjectApi.makeApiClient(kc);
 let leading = false;
 const op = await startOperator(
-  { kc, config, catalog, launcherKey: randomBytes(32), apiURL: 'http://appstore:8080', routing, logger: pino({ level: 'silent' }), metrics: createMetricsRegistry() },
+  { kc, config, catalog, launcherKey: randomBytes(32), apiURL, routing, logger: pino({ level: 'silent' }), metrics: createMetricsRegistry() },
   { queueMetrics: queue, onLeading: () => (leading = true), ...(process.env.BENCH_WORKERS ? { workers: Number(process.env.BENCH_WORKERS) } : {}) },
 );
 const watch = new ChildWatch(ns);
@@ -165,7 +166,7 @@ async function quiet(reconciles: number): Promise<void> {
 async function floorSample(name: string): Promise<number> {
   const t = performance.now();
   const created = await createInstance(name, floorNs);
-  const built = desiredChildren({ instance: created, app, runtime, config: config.scheduler, launcher: { apiURL: 'http://appstore:8080', token: 'lt1.floor' }, routing: routing(name) });
+  const built = desiredChildren({ instance: created, app, runtime, config: config.scheduler, launcher: { apiURL, token: 'lt1.floor' }, routing: routing(name) });
   if (!built.ok) throw new Error(`floor: ${built.error.field}: ${built.error.message}`);
   const { deployment, service, secret } = built.children;
   await Promise.all([deployment, service, secret].map((o) => objects.create(o as KubernetesObject)));
@@ -210,8 +211,8 @@ try {
 
   // The floor's instances go: the operator caches AppInstances of every namespace, and phase 3 counts them.
   await floorWatch.stop();
-  await custom.deleteCollectionNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'appinstances', namespace: floorNs });
-  const floorGone = async () => ((await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'appinstances', namespace: floorNs })) as { items: unknown[] }).items.length === 0;
+  await custom.deleteCollectionNamespacedCustomObject({ group: GROUP, version: VERSION, plural: APP_INSTANCE_PLURAL, namespace: floorNs });
+  const floorGone = async () => ((await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, plural: APP_INSTANCE_PLURAL, namespace: floorNs })) as { items: unknown[] }).items.length === 0;
   for (let n = 0; !(await floorGone()); n++) {
     if (n > 300) throw new Error(`the floor's AppInstances in ${floorNs} were not deleted within 30 s`);
     await new Promise((r) => setTimeout(r, 100));

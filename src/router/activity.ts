@@ -53,13 +53,14 @@ export class ActivityTracker {
           await this.writeInTime(name, new Date(value).toISOString().replace(/\.\d{3}Z$/, 'Z'));
         } catch (err) {
           // A deleted instance (404) is forgotten; other failures are retried next interval (the value counts as unwritten).
-          if ((err as { code?: number }).code === 404) {
+          const code = (err as { code?: number }).code;
+          if (code === 404) {
             this.last.delete(name);
             this.written.delete(name);
           } else {
             this.written.set(name, { at: now, value: w?.value ?? -Infinity });
             // A conflict is another writer's newer value (or one the cache had not shown yet): expected with replicas.
-            if ((err as { code?: number }).code === 409) this.logger?.debug({ err, instance: name }, 'instance activity changed meanwhile; comparing again next interval');
+            if (code === 409) this.logger?.debug({ err, instance: name }, 'instance activity changed meanwhile; comparing again next interval');
             else this.logger?.warn({ err, instance: name }, 'could not record instance activity; retrying next interval');
           }
         }
