@@ -17,6 +17,7 @@ import { freshNamespace, kubeConfig, kubeconfigPath } from './support/kube.ts';
 import type { TestNamespace } from './support/kube.ts';
 import { condition, createInstance, createRuntimeVersion, deleteRuntimeVersion, ensureOperatorCrds, getInstance, MemoryCatalog, operatorConfig, patchInstanceSpec, sampleApp, startTestOperator, suffix } from './support/operator.ts';
 import { waitFor } from './support/ports.ts';
+import { exited } from './support/process.ts';
 import { SecondApiserver } from './cluster/second-apiserver.ts';
 
 const kc = kubeConfig();
@@ -80,7 +81,6 @@ function spawnOperator(identity: string): OperatorProcess {
   return p;
 }
 
-const exited = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r())));
 
 describe('leader failover between two operator processes', () => {
   const procs: OperatorProcess[] = [];

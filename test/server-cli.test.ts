@@ -5,14 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPTIONS } from '../src/config/options.ts';
 import { repoRoot } from './support/go-tool.ts';
-import { freePort, waitFor } from './support/ports.ts';
-import { runNode, type ProcessResult } from './support/process.ts';
+import { waitFor } from './support/ports.ts';
+import { exited, runNode, type ProcessResult } from './support/process.ts';
 
 const bin = join(repoRoot, 'bin', 'appstore.mjs');
 
@@ -58,25 +58,44 @@ test('local sign-in refuses a non-loopback listen address', async () => {
   }
 });
 
+/**
+ * `appstore server` on the embedded default, on a port it chooses itself (no race with other test files for
+ * a free port), without the local cluster (test/server-local-cluster.test.ts covers it). Resolves with its
+ * base URL once it answers /readyz; its output is kept, so a server that dies says why.
+ */
+async function startEmbedded(dir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [bin, 'server', '--listen', '127.0.0.1:0', '--data-dir', dir, '--local-cluster', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  let url = '';
+  await waitFor('the server to answer /readyz', async () => {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited (${child.exitCode ?? child.signalCode}):\n${output}`);
+    const port = /Appstore is running at http:\/\/localhost:(\d+)/.exec(output)?.[1];
+    if (!port) return false;
+    url = `http://127.0.0.1:${port}`;
+    return (await fetch(`${url}/readyz`)).ok;
+  }, 60_000, 200);
+  return { child, url };
+}
+
 test('the embedded default serves the API from its data folder and keeps data across restarts', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'appstore-data-'));
-  const port = await freePort();
-  // Without the local cluster (test/server-local-cluster.test.ts covers it): this test is about the catalog's data.
-  const start = () => spawn(process.execPath, [bin, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, '--local-cluster', 'off'], { stdio: 'ignore' });
-  let server = start();
+  let server: ChildProcess | undefined;
   try {
-    await waitFor('the server', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000, 200);
-    const tag = await fetch(`http://127.0.0.1:${port}/api/v1/tags`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'kept' }) });
+    const first = await startEmbedded(dir);
+    server = first.child;
+    const tag = await fetch(`${first.url}/api/v1/tags`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'kept' }) });
     assert.equal(tag.status, 201, 'the local user is admin');
     server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-    server = start();
-    await waitFor('the restarted server', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000, 200);
-    const tags = (await (await fetch(`http://127.0.0.1:${port}/api/v1/tags`)).json()) as Array<{ name: string }>;
+    await exited(server);
+    const second = await startEmbedded(dir);
+    server = second.child;
+    const tags = (await (await fetch(`${second.url}/api/v1/tags`)).json()) as Array<{ name: string }>;
     assert.deepEqual(tags.map((t) => t.name), ['kept']);
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    server?.kill('SIGTERM');
+    if (server) await exited(server);
     rmSync(dir, { recursive: true, force: true });
   }
 });

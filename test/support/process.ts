@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface ProcessResult {
   code: number | null;
@@ -18,6 +18,11 @@ export function runNode(script: string, args: string[], opts: { cwd?: string; en
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Resolves once `child` has exited, at once when it already has (a late `once('exit')` would wait forever). */
+export function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r()));
 }
 
 /** util-linux script(1), to run a command on a pseudo-terminal (undefined where it is missing: skip such tests). */
