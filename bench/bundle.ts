@@ -79,7 +79,7 @@ const port = await freePort();
 const dataDir = join(dir, 'data');
 const copyPort = await freePort();
 const copyServer = spawn(process.execPath, ['-e', PLAIN_COPY_SERVER, join(dir, 'data', 'blobs'), String(copyPort)], { stdio: 'inherit' });
-const server = spawn(process.execPath, [join(root, 'bin/appstore.mjs'), 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--set', `Server.LogLevel=${process.env.BENCH_LOG ?? 'warn'}`], { stdio: ['ignore', process.env.BENCH_LOG ? 'inherit' : 'ignore', 'inherit'] });
+const server = spawn(process.execPath, [join(root, 'bin/appstore.mjs'), 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--local-cluster', 'off', '--set', `Server.LogLevel=${process.env.BENCH_LOG ?? 'warn'}`], { stdio: ['ignore', process.env.BENCH_LOG ? 'inherit' : 'ignore', 'inherit'] });
 try {
   await waitFor('the server', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000, 200);
   await waitFor('the plain-copy server', async () => (await fetch(`http://127.0.0.1:${copyPort}/`, { method: 'POST', body: 'x' })).ok, 10_000, 100);

@@ -16,6 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { repoRoot } from './support/go-tool.ts';
 import { freePort, waitFor } from './support/ports.ts';
+import { exited } from './support/process.ts';
 import { ensureUv, makeWaveBundle, pythonCacheEnv } from './support/python-app.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'server-local-cluster-'));
@@ -45,9 +46,11 @@ describe('server on the embedded default with a local cluster', { timeout: 900_0
     }, 300_000, 200);
   });
   after(async () => {
-    if (server && server.exitCode === null) {
+    if (server) {
+      // exited() also sees a server already gone by a signal (exitCode null), which a bare once(exit) would wait for forever.
+      const gone = exited(server);
       server.kill('SIGTERM');
-      await new Promise((r) => server!.once('exit', r));
+      await gone;
     }
     // Left running by the server for fast restarts; the test stops it.
     spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'cluster', 'main.ts'), 'down'], { cwd: repoRoot, env: { ...process.env, APPSTORE_CLUSTER_DIR: join(dataDir, 'cluster') }, stdio: 'inherit' });

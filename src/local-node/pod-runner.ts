@@ -4,7 +4,7 @@
  * for real: for each pod bound to a kwok node whose container runs the
  * launcher (it has H2O_CLOUD_BUNDLE_URL in its env), it runs the launcher as
  * a local process with the pod's env and volumes (under a local folder),
- * bound to the pod's loopback IP (kwok hands them out from 127.64.0.0/16),
+ * bound to the pod's loopback IP (kwok hands them out from the cluster's own 127.N.0.0/16),
  * and reports the container's status back the way a kubelet would: ready
  * from the readiness probe, terminated with the exit code, restarts with
  * backoff. Logs go to files, served through the PodLogSource interface.

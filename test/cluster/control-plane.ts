@@ -17,7 +17,8 @@ import { freePort } from '../support/ports.ts';
 import { ensureClusterBinaries, kubernetesVersion } from './binaries.ts';
 import type { ClusterBinaries } from './binaries.ts';
 import { KWOK_POD_STAGES } from '../../src/local-node/kwok-stages.ts';
-import { fakeNodes, KWOK_NODE_ANNOTATION, nodeManifest, POD_CIDR } from './nodes.ts';
+import { fakeNodes, KWOK_NODE_ANNOTATION, nodeManifest } from './nodes.ts';
+import { claimPodRange, releasePodRange } from './pod-range.ts';
 import { createPki } from './pki.ts';
 import type { Pki, TokenUser } from './pki.ts';
 import { isOurs, logTail, processStartTicks, startProcess, stopProcesses } from './processes.ts';
@@ -61,6 +62,8 @@ export interface ClusterState {
   processes: ProcessRecord[];
   /** etcd's data folder (under /dev/shm when available), removed with the run. */
   etcdDataDir?: string;
+  /** kwok's pod range, claimed for this run (./pod-range.ts) and released when it stops. */
+  podCIDR?: string;
   ready: boolean;
 }
 
@@ -147,6 +150,7 @@ export async function stopCluster(runDir: string, opts: { keepLogsIn?: string } 
   const s = readState(runDir);
   if (s) await stopProcesses([...s.processes].reverse());
   if (s?.etcdDataDir) rmSync(s.etcdDataDir, { recursive: true, force: true });
+  releasePodRange(runDir, s?.podCIDR);
   const logs = join(runDir, 'logs');
   if (opts.keepLogsIn && existsSync(logs)) {
     rmSync(opts.keepLogsIn, { recursive: true, force: true });
@@ -240,12 +244,13 @@ export async function startCluster(opts: StartOptions): Promise<Cluster> {
     kubectl: bins.kubectl,
     processes: [],
     etcdDataDir: existsSync('/dev/shm') ? mkdtempSync('/dev/shm/appstore-etcd-') : join(runDir, 'etcd'),
+    podCIDR: claimPodRange(runDir),
     ready: false,
   };
   if (opts.owned) state.owner = { pid: process.pid, startTicks: processStartTicks(process.pid)! };
   writeState(runDir, state);
   try {
-    const all = commands(runDir, state.etcdDataDir!, bins, pki, kubeconfigs, { etcdPort, etcdPeerPort, apiPort });
+    const all = commands(runDir, state.etcdDataDir!, bins, pki, kubeconfigs, { etcdPort, etcdPeerPort, apiPort }, state.podCIDR!);
     const startAll = (cmds: typeof all) => {
       for (const [name, exe, argv] of cmds) {
         state.processes.push(startProcess(name, exe, argv, join(runDir, 'logs')));
@@ -331,6 +336,7 @@ function commands(
   pki: Pki,
   kc: Kubeconfigs,
   ports: { etcdPort: number; etcdPeerPort: number; apiPort: number },
+  podCIDR: string,
 ): [string, string, string[]][] {
   const etcdUrl = `http://127.0.0.1:${ports.etcdPort}`;
   const peerUrl = `http://127.0.0.1:${ports.etcdPeerPort}`;
@@ -413,7 +419,7 @@ function commands(
         'manage-all-nodes': false,
         'manage-nodes-with-annotation-selector': `${KWOK_NODE_ANNOTATION}=fake`,
         'node-ip': '127.0.0.1',
-        cidr: POD_CIDR,
+        cidr: podCIDR,
       }),
     ],
   ];

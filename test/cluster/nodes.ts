@@ -11,9 +11,6 @@ export const ACCELERATOR_LABEL = 'hac.h2o.ai/accelerator';
 export const GPU_ACCELERATOR = 'nvidia-tesla-t4';
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 
-/** Pods get IPs from this loopback range (kwok hands out the address written here first): traffic to them stays on the machine. */
-export const POD_CIDR = '127.64.0.1/16';
-
 export interface FakeNode {
   name: string;
   labels: Record<string, string>;
