@@ -1,24 +1,24 @@
 # syntax=docker/dockerfile:1
 # The Appstore server (api, web, router, operator roles): `docker build -t appstore:dev .`
-# Runs the TypeScript sources through tsx, like `npm start` (no build step), as the non-root node user.
+# Runs the compiled server (dist/, from tsconfig.build.json), as the non-root node user.
 
-ARG NODE_IMAGE=node:22-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-# The web UI is the only compiled part; then drop the build tools.
-RUN npx vite build web && npm prune --omit=dev --no-audit --no-fund
+# Compile the server and the web UI; then drop the build tools (TypeScript, tsx, vite).
+RUN node bin/dist.mjs --force && npx vite build web && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /opt/appstore
-COPY --from=build /src/package.json /src/tsconfig.json ./
+COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/bin ./bin
-COPY --from=build /src/src ./src
+COPY --from=build /src/dist ./dist
 COPY --from=build /src/web/dist ./web/dist
 # uid 1000 is the node user of the base image; the manifests run the pod as 1000 too.
 USER 1000:1000

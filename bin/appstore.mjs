@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx (no build step).
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/server/main.ts');
+// The appstore command: the compiled server (dist/, rebuilt from src/ when stale in a checkout) on Node 24+.
+import { ensureDist } from './dist.mjs';
+import { onNodeLts } from './node-lts.mjs';
+
+await onNodeLts();
+ensureDist();
+process.setSourceMapsEnabled(true);
+await import('../dist/server/main.js');

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The h2o CLI. Runs the TypeScript sources through tsx (no build step), with
-// this project's tsconfig whatever the working directory holds.
-import { fileURLToPath } from 'node:url';
-import { register } from 'tsx/esm/api';
+// The h2o CLI: compiled code (dist/, rebuilt from src/ when stale in a checkout) on Node 24+.
+import { ensureDist } from './dist.mjs';
+import { onNodeLts } from './node-lts.mjs';
 
-register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
-await import('../src/cli/main.ts');
+await onNodeLts();
+ensureDist();
+process.setSourceMapsEnabled(true);
+await import('../dist/cli/main.js');

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// The launcher inside app pods (see docs/launcher.md). Runs the TypeScript
-// sources through tsx (no build step), with this project's tsconfig.
-import { fileURLToPath } from 'node:url';
-import { register } from 'tsx/esm/api';
+// The launcher inside app pods (see docs/launcher.md): compiled code (dist/; the launcher image
+// ships only dist/launcher, dist/bundle and dist/lib) on Node 24+.
+import { ensureDist } from './dist.mjs';
+import { onNodeLts } from './node-lts.mjs';
 
-register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
-await import('../src/launcher/main.ts');
+await onNodeLts();
+ensureDist();
+process.setSourceMapsEnabled(true);
+await import('../dist/launcher/main.js');

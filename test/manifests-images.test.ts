@@ -2,7 +2,7 @@
  * The container images and the Argo CD health check, without a container
  * engine or Argo CD: Dockerfile and Dockerfile.launcher pass BuildKit's own
  * Dockerfile checks (the rules of `docker build --check`, built from
- * test/tools/dockerfile-lint), run as non-root on Node 22+, copy only files
+ * test/tools/dockerfile-lint), run as non-root on Node 24+, copy only files
  * that exist and everything the launcher imports; and the AppInstance health
  * script gives the right Argo CD status for fixture AppInstances when run by
  * a real Lua 5.4 interpreter (apt package lua5.4).
@@ -77,12 +77,12 @@ describe('Dockerfiles', () => {
   });
 
   for (const f of files) {
-    test(`${f}: final stage runs as a non-root user on Node 22 or newer`, () => {
+    test(`${f}: final stage runs as a non-root user on Node 24 or newer`, () => {
       const all = stages(f);
       const last = all.at(-1)!;
       const m = /^node:(\d+)/.exec(last.from);
       assert.ok(m, `${f}: the final stage's base ${last.from} is not a node image`);
-      assert.ok(Number(m[1]) >= 22, `${f}: Node ${m[1]} is past its end of life; use 22 or newer`);
+      assert.ok(Number(m[1]) >= 24, `${f}: Node ${m[1]} is older than the LTS the app store runs on (package.json engines); use 24 or newer`);
       const user = last.lines.filter((l) => l.startsWith('USER ')).at(-1);
       assert.ok(user, `${f}: the final stage sets no USER, so it runs as root`);
       assert.doesNotMatch(user, /^USER\s+(root|0)(:|$)/, `${f}: ${user}`);
@@ -98,13 +98,16 @@ describe('Dockerfiles', () => {
     });
   }
 
-  test('Dockerfile.launcher copies every source folder the launcher imports', async () => {
+  test('Dockerfile.launcher copies the compiled folder of every source folder the launcher imports, and no other', async () => {
     const r = await build({ entryPoints: [join(repoRoot, 'src/launcher/main.ts')], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, outfile: join(tmpdir(), 'launcher-closure.mjs'), logLevel: 'silent', absWorkingDir: repoRoot });
-    const dirs = new Set(Object.keys(r.metafile.inputs).filter((i) => i.startsWith('src/')).map((i) => i.split('/').slice(0, 2).join('/')));
-    const copied = stages('Dockerfile.launcher').at(-1)!.lines.filter((l) => l.startsWith('COPY ') && !l.includes('--from=')).map((l) => l.split(/\s+/)[1]);
+    const dirs = new Set(Object.keys(r.metafile.inputs).filter((i) => i.startsWith('src/')).map((i) => i.split('/')[1]!));
+    const last = stages('Dockerfile.launcher').at(-1)!.lines.filter((l) => l.startsWith('COPY '));
+    const compiled = last.filter((l) => l.includes('--from=build')).map((l) => /\/src\/dist\/([a-z-]+)\s/.exec(l)?.[1]).filter((d) => d !== undefined);
     assert.ok(dirs.size >= 2, `the launcher's import graph looks wrong: ${[...dirs].join(', ')}`);
-    for (const d of dirs) assert.ok(copied.includes(d), `src/launcher imports ${d}, which Dockerfile.launcher does not COPY`);
-    assert.ok(copied.includes('bin/launcher.mjs'), 'Dockerfile.launcher must copy bin/launcher.mjs');
+    assert.deepEqual(new Set(compiled), dirs, 'the launcher image copies exactly the compiled folders src/launcher imports');
+    const fromContext = last.filter((l) => !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
+    for (const bin of ['bin/launcher.mjs', 'bin/dist.mjs', 'bin/node-lts.mjs']) assert.ok(fromContext.includes(bin), `Dockerfile.launcher must copy ${bin}`);
+    assert.ok(!fromContext.some((p) => p.startsWith('src')), 'the launcher image carries compiled code, not sources');
   });
 });
 

@@ -7,7 +7,7 @@
  *   npm test                      every test
  *   npm test -- src/bundle test/api.test.ts   only these files/folders
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { repoRoot } from './support/go-tool.ts';
@@ -58,6 +58,9 @@ async function main(): Promise<number> {
     log('no test files found');
     return 1;
   }
+  // Tests start the real commands (bin/*.mjs), which run dist/: compile once here, not in parallel per file.
+  const build = spawnSync(process.execPath, [join(repoRoot, 'bin', 'dist.mjs')], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('compiling src/ to dist/ failed (node bin/dist.mjs)');
   const wanted = new Set(files.flatMap(needs));
   const started: Service[] = [];
   // Interrupted (Ctrl-C, CI timeout): stop what was started before exiting, so no server outlives the run.
