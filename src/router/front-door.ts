@@ -21,7 +21,7 @@
 import type { Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { headBlock, responseHeaderList } from './http-engine.ts';
+import { headBlock, responseHeaderList, withoutPlatformCookies } from './http-engine.ts';
 import { innerConnection } from './inner-connection.ts';
 import { llhttp, onHead, type Llhttp, type Parser } from './llhttp.ts';
 import { pages, rawPage, refuseUpgrade, type Page } from './pages.ts';
@@ -554,7 +554,8 @@ export class FrontDoor {
       claim.done(status);
       if (status === 101) {
         // The app's handshake answer as it is (Upgrade, Connection, Sec-WebSocket-Accept are the protocol's).
-        client.write(headBlock(`HTTP/1.1 101 ${message ?? 'Switching Protocols'}`, headers ?? []), 'latin1');
+        // The same platform-cookie rule as every other answer: a 101 may not fix the user's session either.
+        client.write(headBlock(`HTTP/1.1 101 ${message ?? 'Switching Protocols'}`, withoutPlatformCookies(headers ?? [], claim.platformCookie)), 'latin1');
         return 2; // llhttp stops here: what follows is the websocket's
       }
       client.write(this.head(`HTTP/1.1 ${status} ${message ?? ''}`, headers ?? [], claim.platformCookie, 'Connection: close\r\n'), 'latin1');
