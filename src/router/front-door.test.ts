@@ -100,7 +100,8 @@ before(async () => {
   const appWss = new WebSocketServer({ noServer: true });
   app.on('upgrade', (req, socket, head) => {
     if (req.url === '/app/nows') return void socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 2\r\n\r\nno');
-    appWebsocketCookies.push(String(req.headers.cookie));
+    if (req.url === '/app/cookie101') appWss.once('headers', (h: string[]) => h.push(`Set-Cookie: ${PLATFORM_COOKIE}=fixed; Domain=main.test`, 'Set-Cookie: theme=2'));
+    else appWebsocketCookies.push(String(req.headers.cookie));
     const note = `(upgrade: ${req.headers.upgrade}, forwarded for ${req.headers['x-forwarded-for']})`;
     appWss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(`app echo ${String(m)} ${note}`)));
   });
@@ -429,6 +430,16 @@ describe('front door', () => {
       ws.close();
     }
     assert.deepEqual(appWebsocketCookies, ['theme=1'], "the app's handshake came without the platform's cookie");
+  });
+
+  test("an app's 101 answer cannot set the platform's cookie (issue #24 item 2); its own cookies pass", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/app/cookie101`);
+    const cookies = await new Promise<string[]>((resolve, reject) => {
+      ws.on('upgrade', (res) => resolve(res.headers['set-cookie'] ?? []));
+      ws.on('error', reject);
+    });
+    ws.close();
+    assert.deepEqual(cookies, ['theme=2']);
   });
 
   test("a websocket handshake the app refuses is relayed and closed; an unreachable app's is a 502", async () => {

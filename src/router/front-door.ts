@@ -21,9 +21,9 @@
 import type { Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { headBlock, responseHeaderList } from './http-engine.ts';
+import { headBlock, responseHeaderList, withoutPlatformCookies } from './http-engine.ts';
 import { innerConnection } from './inner-connection.ts';
-import { llhttp, type HeadersComplete, type Llhttp, type Parser } from './llhttp.ts';
+import { llhttp, onHead, type Llhttp, type Parser } from './llhttp.ts';
 import { pages, rawPage, refuseUpgrade, type Page } from './pages.ts';
 import { classifyUpstreamError } from './proxy.ts';
 
@@ -135,11 +135,11 @@ class Leg {
     maxHeaderSize: number,
   ) {
     this.parser = ll.newParser('response', maxHeaderSize);
-    this.parser[ll.kOnHeadersComplete] = ((_maj, _minor, headers, _m, _u, status, message, _upgrade, keepAlive) => {
+    onHead(this.parser, ll, (_maj, _minor, headers, _m, _u, status, message, _upgrade, keepAlive) => {
       const ex = this.ex;
       if (!ex) return -1;
       return door.answerHead(this, ex, status ?? 0, message ?? '', headers ?? [], keepAlive);
-    }) satisfies HeadersComplete;
+    });
     this.parser[ll.kOnBody] = (b: Buffer) => {
       if (this.ex) door.answerBody(this, this.ex, b);
     };
@@ -221,7 +221,7 @@ class ClientConnection {
       this.headStarted = Date.now();
       return 0;
     };
-    this.parser[ll.kOnHeadersComplete] = ((_maj, minor, headers, method, url, _s, _m, upgrade, keepAlive) => {
+    onHead(this.parser, ll, (_maj, minor, headers, method, url, _s, _m, upgrade, keepAlive) => {
       this.headStarted = 0;
       const h = headers ?? [];
       const name = method === undefined ? 'GET' : (ll.methods[method] ?? 'GET');
@@ -233,7 +233,7 @@ class ClientConnection {
       // One waits: read no further until it is served (pipelining stays bounded).
       if (this.queue.length > 1) socket.pause();
       return 0;
-    }) satisfies HeadersComplete;
+    });
     this.parser[ll.kOnBody] = (b: Buffer) => {
       const ex = this.parsing;
       if (ex) door.requestBody(this, ex, b);
@@ -549,17 +549,18 @@ export class FrontDoor {
       if (joined) claim.closed?.();
     });
     client.once('close', () => up.destroy());
-    parser[this.ll.kOnHeadersComplete] = ((_maj, _min, headers, _m, _u, code, message) => {
+    onHead(parser, this.ll, (_maj, _min, headers, _m, _u, code, message) => {
       status = code ?? 502;
       claim.done(status);
       if (status === 101) {
         // The app's handshake answer as it is (Upgrade, Connection, Sec-WebSocket-Accept are the protocol's).
-        client.write(headBlock(`HTTP/1.1 101 ${message ?? 'Switching Protocols'}`, headers ?? []), 'latin1');
+        // The same platform-cookie rule as every other answer: a 101 may not fix the user's session either.
+        client.write(headBlock(`HTTP/1.1 101 ${message ?? 'Switching Protocols'}`, withoutPlatformCookies(headers ?? [], claim.platformCookie)), 'latin1');
         return 2; // llhttp stops here: what follows is the websocket's
       }
       client.write(this.head(`HTTP/1.1 ${status} ${message ?? ''}`, headers ?? [], claim.platformCookie, 'Connection: close\r\n'), 'latin1');
       return 0;
-    }) satisfies HeadersComplete;
+    });
     parser[this.ll.kOnBody] = (b: Buffer) => client.write(b);
     parser[this.ll.kOnMessageComplete] = () => {
       if (status !== 101) {

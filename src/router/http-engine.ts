@@ -60,6 +60,17 @@ export function requestHeaderList(headers: IncomingHttpHeaders): string[] {
   return out;
 }
 
+/** `raw` without Set-Cookie lines naming a cookie that starts with `platformCookie` (the rule responseHeaderList applies). */
+export function withoutPlatformCookies(raw: string[], platformCookie: string | undefined): string[] {
+  if (!platformCookie) return raw;
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() === 'set-cookie' && raw[i + 1]!.trimStart().startsWith(platformCookie)) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
 /**
  * An upstream answer's raw headers (flat list, as received) without hop-by-hop ones and without
  * Set-Cookie lines for cookies whose names start with `platformCookie` (the app may not set the platform's).

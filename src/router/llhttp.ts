@@ -107,5 +107,27 @@ function selfCheck(api: Llhttp): boolean {
   return req && res && seen.join('\n') === ['1 Host|a|Content-Length|2 POST /x false true', 'body hi', 'done', '200 OK Transfer-Encoding|chunked true', 'body ok', 'done'].join('\n');
 }
 
+/**
+ * Sets `p`'s headers-complete callback to `cb` with every header field. llhttp hands fields over in
+ * batches of 32 through kOnHeaders (and the URL in pieces with them); headers-complete then gets only
+ * the tail, or undefined when the tail was flushed. Without this, a head of 32+ fields lost its first
+ * ones (a Content-Length among them made the body a second request on a pooled upstream socket).
+ */
+export function onHead(p: Parser, api: Llhttp, cb: HeadersComplete): void {
+  let batches: string[] = [];
+  let urlPart = '';
+  p[api.kOnHeaders] = (headers: string[] | undefined, url: string | undefined) => {
+    if (headers) for (const h of headers) batches.push(h);
+    if (url) urlPart += url;
+  };
+  p[api.kOnHeadersComplete] = ((maj, minor, headers, method, url, status, message, upgrade, keepAlive) => {
+    const all = batches.length ? (headers ? batches.concat(headers) : batches) : headers;
+    const fullUrl = urlPart ? urlPart + (url ?? '') : url;
+    batches = [];
+    urlPart = '';
+    return cb(maj, minor, all, method, fullUrl, status, message, upgrade, keepAlive);
+  }) satisfies HeadersComplete;
+}
+
 /** The parser, or undefined when this Node does not have the shape checked above. */
 export const llhttp: Llhttp | undefined = load();
