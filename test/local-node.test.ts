@@ -95,7 +95,7 @@ describe('local pod runner', { timeout: 600_000 }, () => {
       kc,
       namespace: ns.name,
       dataDir,
-      baseEnv: { ...(process.env as Record<string, string>), ...pythonCacheEnv(), PATH: `${join(uv, '..')}:${process.env.PATH ?? ''}` },
+      baseEnv: { ...(process.env as Record<string, string>), APPSTORE_CANARY_SECRET: 'canary-s3-secret', ...pythonCacheEnv(), PATH: `${join(uv, '..')}:${process.env.PATH ?? ''}` },
       restartBackoffMs: 500,
     });
     await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'settings' }, data: { greeting: 'hello from a ConfigMap' } } });
@@ -113,6 +113,7 @@ describe('local pod runner', { timeout: 600_000 }, () => {
       'from h2o_wave import main, app, Q, ui  # noqa: F401',
       "print('GREETING=' + os.environ['GREETING'], flush=True)",
       "print('SETTING=' + open('config/settings.txt').read(), flush=True)",
+      "print('CANARY=' + os.environ.get('APPSTORE_CANARY_SECRET', 'absent'), flush=True)",
       "@app('/')",
       'async def serve(q: Q):',
       "    q.page['x'] = ui.markdown_card(box='1 1 2 2', title='x', content='local node')",
@@ -154,6 +155,9 @@ describe('local pod runner', { timeout: 600_000 }, () => {
     assert.match(text, /^\[launcher\] Sourcing the Wave Application/m);
     assert.match(text, /^\[app\] GREETING=hello from a ConfigMap$/m, 'env valueFrom configMapKeyRef is resolved');
     assert.match(text, /^\[waved\] .*app_add/m);
+    // Issue #24 item 5: the runner's own environment (a canary secret) never reaches app code; HOME is the pod's folder.
+    assert.match(text, /^\[app\] CANARY=absent$/m, 'the server environment is scrubbed from pod processes');
+    assert.doesNotMatch(text, /canary-s3-secret/);
     const tail = await runner.logs({ namespace: ns.name, pod: 'hello', container: 'app', follow: false, previous: false, tailLines: 1, signal: new AbortController().signal });
     let last = '';
     for await (const c of tail) last += (c as Buffer).toString();

@@ -12,7 +12,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/config.ts';
-import { UnauthorizedError } from '../lib/errors.ts';
+import { ForbiddenError, UnauthorizedError } from '../lib/errors.ts';
 import type { Principal, Viewer } from '../lib/principal.ts';
 import { isPlatformToken } from '../lib/platform-token.ts';
 import { createAuthenticator, principalFromRoles, type Authenticator } from './authenticate.ts';
@@ -116,6 +116,12 @@ export class RequestAuth {
       return s ? { viewer: principalFromRoles(s.subject, s.name, s.roles, auth), via: 'session' } : { viewer: null, via: 'anonymous' };
     }
     const local = this.staticTokens(undefined);
+    if (local && !auth.forceLocalOnPublicAddress && !isLoopbackHostHeader(req.headers.host)) {
+      // DNS rebinding: a foreign name resolving to 127.0.0.1 must not make its pages the local admin.
+      throw new ForbiddenError(
+        `Auth.Mode = "local" answers only loopback host names (localhost, *.localhost, 127.x.x.x, [::1]), but this request's Host is ${JSON.stringify(req.headers.host ?? '')}. Open the server as http://localhost:<port>, configure sign-in, or set Auth.ForceLocalOnPublicAddress = true if you really mean it.`,
+      );
+    }
     return local ? { viewer: local, via: 'local' } : { viewer: null, via: 'anonymous' };
   }
 
@@ -163,4 +169,13 @@ export class RequestAuth {
       return undefined;
     }
   }
+}
+
+/** True when a Host header names this machine only: localhost, *.localhost, 127.0.0.0/8 or [::1], with any port. */
+export function isLoopbackHostHeader(host: string | undefined): boolean {
+  if (!host) return false;
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::\d{1,5})?$/.exec(host.trim().toLowerCase());
+  const name = (m?.[1] ?? m?.[2] ?? '').replace(/\.$/, '');
+  if (m?.[1] !== undefined) return name === '::1';
+  return name === 'localhost' || name.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }

@@ -202,11 +202,11 @@ export class LocalPodRunner implements PodLogSource {
     const logDir = this.logDir(namespace!, name!, run.container.name);
     await mkdir(logDir, { recursive: true });
     // The pod folder is the process's cwd; a pod without volumes has not made it yet.
-    await mkdir(podDir, { recursive: true });
+    await mkdir(join(podDir, 'tmp'), { recursive: true });
     run.log = createWriteStream(join(logDir, `${run.restartCount}.log`), { flags: 'w' });
     const [cmd, ...args] = this.opts.launcherCommand ?? DEFAULT_LAUNCHER_COMMAND;
     // Own process group: stopping the pod reaches waved and the app too.
-    const child = spawn(cmd!, args, { cwd: podDir, env: { ...this.opts.baseEnv, ...mapped }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(cmd!, args, { cwd: podDir, env: podProcessEnv(this.opts.baseEnv, mapped, podDir), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     run.child = child;
     run.startedAt = new Date();
     run.ready = false;
@@ -370,4 +370,14 @@ async function runProbe(probe: V1Probe, container: V1Container, ip: string): Pro
     });
   }
   return true;
+}
+
+/** Variables of the runner's base environment a pod process may inherit: what a process and uv/pip need, never the server's settings or secrets. */
+const INHERITED_ENV = /^(PATH|LANG|LC_[A-Z]+|TZ|SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE|NODE_EXTRA_CA_CERTS|UV_CACHE_DIR|PIP_CACHE_DIR)$/;
+
+/** A pod process's whole environment: the allowed base variables, HOME and TMPDIR in the pod's own folder, then the pod's declared env. */
+export function podProcessEnv(baseEnv: Record<string, string | undefined>, podEnv: Record<string, string>, podDir: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(baseEnv)) if (v !== undefined && INHERITED_ENV.test(k)) env[k] = v;
+  return { ...env, HOME: podDir, TMPDIR: join(podDir, 'tmp'), ...podEnv };
 }
