@@ -340,6 +340,27 @@ describe('BASE_URL mode with OIDC', () => {
     // Step 2 of the hand-off exists only for DOMAIN instance hosts' sake; here nothing is reserved on instance paths.
   });
 
+  test('a session cookie written "name =value" is cached as that user, never as anonymous (viewer-cache poisoning, issue #24)', async () => {
+    const p = servers.BASE_URL.port;
+    const b = new Browser();
+    await b.open(`http://127.0.0.1:${p}/auth/login`, 'alice');
+    const token = b.cookie('127.0.0.1', 'appstore_session')!;
+    assert.ok(token);
+    // The authenticator's cookie parser trims the name, so this is alice; the router once keyed it as anonymous.
+    const spaced = await send(p, `127.0.0.1:${p}`, '/instance/priv/', { headers: { cookie: `appstore_session =${token}` } });
+    assert.equal(spaced.status, 200, spaced.body);
+    // Within the 5 s cache, a request without any cookie, HTTP and websocket alike, is still anonymous.
+    const anonymous = await send(p, `127.0.0.1:${p}`, '/instance/priv/');
+    assert.equal(anonymous.status, 302, `an anonymous request reached alice's PRIVATE instance: ${anonymous.status} ${anonymous.body}`);
+    const ws = await new Promise<number>((resolve) => {
+      const sock = new WebSocket(`ws://127.0.0.1:${p}/instance/priv/socket`, { headers: { host: `127.0.0.1:${p}` } });
+      sock.once('open', () => (sock.close(), resolve(101)));
+      sock.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      sock.once('error', () => resolve(0));
+    });
+    assert.equal(ws, 401, 'an anonymous websocket must be refused');
+  });
+
   test('no session hand-off in BASE_URL mode', async () => {
     const p = servers.BASE_URL.port;
     const r = await send(p, `127.0.0.1:${p}`, `/_appstore/handoff?instance=priv&state=${'x'.repeat(32)}&return=/`);

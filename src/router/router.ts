@@ -11,7 +11,7 @@ import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/config.ts';
 import { appsDomain, BASE_PATH_PREFIX, instanceURL, mainHost, publicScheme } from '../config/instance-url.ts';
-import { readCookies } from '../auth/request-auth.ts';
+import { isLoopbackHostHeader, readCookies } from '../auth/request-auth.ts';
 import { canManageInstance, type PolicyOptions } from '../auth/policy.ts';
 import { AppError } from '../lib/errors.ts';
 import type { Viewer } from '../lib/principal.ts';
@@ -123,17 +123,19 @@ export function createRouter(deps: RouterDeps): Router {
 
   // Who a credential belongs to, for a few seconds: a session cookie costs a database read, far more than proxying.
   const viewers = new Map<string, { viewer: Viewer; until: number }>();
-  const sessionCookie = new RegExp(`(?:^|;\\s*)${config.auth.cookieName.replace(/[^A-Za-z0-9_]/g, '\\$&')}=([^;]*)`);
+  const localMode = config.auth.mode === 'local';
 
   /**
    * Who makes a request. On a DOMAIN instance host (`instance` set) with the hand-off on, a browser is
    * known only by its instance cookie: the app can set any other cookie on its own host.
    */
-  function view(req: { headers: Pick<IncomingHttpHeaders, 'cookie' | 'authorization'> }, instance?: string): Viewed | Promise<Viewed> {
+  function view(req: { headers: Pick<IncomingHttpHeaders, 'cookie' | 'authorization' | 'host'> }, instance?: string): Viewed | Promise<Viewed> {
     const cookie = req.headers.cookie;
     const authorization = req.headers.authorization;
-    let creds = req;
+    let creds: { headers: Pick<IncomingHttpHeaders, 'cookie' | 'authorization' | 'host'> };
     let key: string;
+    // Local mode makes an anonymous request the admin only on a loopback Host (authenticate checks it): the Host is part of what authenticates.
+    const hostPart = localMode ? `\n${isLoopbackHostHeader(req.headers.host)}` : '';
     if (handoff && instance !== undefined && !authorization) {
       const raw = handoff.rawInstanceCookie(cookie);
       key = `\n${instance}\n${raw ?? ''}`;
@@ -141,7 +143,13 @@ export function createRouter(deps: RouterDeps): Router {
       if (hit && hit.until > Date.now()) return { viewer: hit.viewer };
       const token = raw ? handoff.sessionOf(raw, instance) : undefined;
       creds = { headers: token ? { cookie: `${config.auth.cookieName}=${token}` } : {} };
-    } else key = `${authorization ?? ''}\n${cookie ? (sessionCookie.exec(cookie)?.[1] ?? '') : ''}`;
+    } else {
+      // The credential is read once, by the authenticator's own cookie parser, and exactly it is both
+      // authenticated and the cache key (a second parser once keyed "name =token" as anonymous).
+      const token = cookie ? readCookies(cookie).get(config.auth.cookieName) : undefined;
+      key = `${authorization ?? ''}\n${token ?? ''}${hostPart}`;
+      creds = { headers: { ...(authorization !== undefined ? { authorization } : {}), ...(token !== undefined ? { cookie: `${config.auth.cookieName}=${token}` } : {}), ...(req.headers.host !== undefined ? { host: req.headers.host } : {}) } };
+    }
     const now = Date.now();
     const hit = viewers.get(key);
     // Answered without a promise when cached: the front door's fast path stays synchronous.
@@ -154,6 +162,7 @@ export function createRouter(deps: RouterDeps): Router {
       },
       (err: unknown): Viewed => {
         if (err instanceof AppError && err.status === 401) return { page: { status: 401, title: 'Sign-in failed', message: err.message } };
+        if (err instanceof AppError && err.status === 403) return { page: { status: 403, title: 'Not allowed', message: err.message } };
         logger?.error({ err }, 'router: authentication failed');
         return { page: { status: 503, title: 'Sign-in is unavailable', message: 'The app store could not check who you are. Try again in a moment.', headers: { 'retry-after': '5' } } };
       },
