@@ -240,7 +240,7 @@ function suite(name: string, opts: TestApiOptions) {
       assert.deepEqual((await blobKeys(t)).filter((k) => k.includes(app.id)), []);
     });
 
-    test('tags: admins create and delete; tag admins update; names and colours are validated', async () => {
+    test('tags: admins create and delete; tag admins update (admins only when it lists none); names and colours are validated', async () => {
       const mk = (u: 'root' | 'alice', body: Json) => t.fetch(u, '/api/v1/tags', { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
       assert.equal((await mk('alice', { name: 'x' })).status, 403);
       const bad = await mk('root', { name: 'Bad Name', color: 'red' });
@@ -248,9 +248,14 @@ function suite(name: string, opts: TestApiOptions) {
       assert.match(JSON.stringify((await json(bad)).issues), /body\.(name|color)/);
       const tag = await json(await mk('root', { name: 'featured', title: 'Featured', color: '#ff0000' }));
       assert.equal((await mk('root', { name: 'featured' })).status, 409);
-      const upd = await t.fetch('alice', `/api/v1/tags/featured`, { method: 'PATCH', body: JSON.stringify({ color: '#00ff00' }), headers: { 'content-type': 'application/json' } });
-      assert.equal(upd.status, 200, 'empty admin roles: any full-access user');
-      assert.equal((await json(upd)).color, '#00ff00');
+      const hijack = await t.fetch('alice', `/api/v1/tags/featured`, { method: 'PATCH', body: JSON.stringify({ adminRoles: ['alice-friends'] }), headers: { 'content-type': 'application/json' } });
+      assert.equal(hijack.status, 403, 'empty admin roles: admins only (issue #24 8c), a full-access user cannot rewrite who administers it');
+      assert.match((await json(hijack)).message, /admin/);
+      const upd = await t.fetch('root', `/api/v1/tags/featured`, { method: 'PATCH', body: JSON.stringify({ color: '#00ff00' }), headers: { 'content-type': 'application/json' } });
+      assert.equal(upd.status, 200);
+      const updated = await json(upd);
+      assert.equal(updated.color, '#00ff00');
+      assert.deepEqual(updated.adminRoles, []);
       assert.equal((await t.fetch('vic', `/api/v1/tags/featured`, { method: 'PATCH', body: JSON.stringify({ color: '#0000ff' }), headers: { 'content-type': 'application/json' } })).status, 403);
       assert.equal((await json(await t.fetch('anonymous', '/api/v1/tags'))).some((x: Json) => x.name === 'featured'), true);
       assert.equal((await t.fetch('alice', `/api/v1/tags/${tag.id}`, { method: 'DELETE' })).status, 403);

@@ -29,7 +29,7 @@ export const TagSchema = Type.Object(
     title: Type.String(),
     color: Type.String({ description: 'RGB colour, #RRGGBB.' }),
     description: Type.String(),
-    adminRoles: Type.Array(Type.String(), { description: 'Roles that may assign, remove and update the tag; empty means any full-access user.' }),
+    adminRoles: Type.Array(Type.String(), { description: 'Roles that may assign, remove and update the tag; empty means admins only.' }),
     visitorRoles: Type.Array(Type.String(), { description: 'Visitors holding one of these roles see ALL_USERS apps carrying the tag.' }),
     isCategory: Type.Boolean(),
     createdAt: Type.String({ format: 'date-time' }),

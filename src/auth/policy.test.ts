@@ -128,9 +128,9 @@ describe('tags and runtime versions (no visibility)', () => {
     anonymous: /*     */ '-----',
     visitor: /*       */ '---Y-',
     taggedVisitor: /* */ '--YY-',
-    fullAccess: /*    */ '-Y-Y-',
-    owner: /*         */ '-Y-Y-',
-    appOwner: /*      */ '-Y-Y-',
+    fullAccess: /*    */ '---Y-',
+    owner: /*         */ '---Y-',
+    appOwner: /*      */ '---Y-',
     admin: /*         */ 'YYYYY',
   };
   for (const [role, expected] of Object.entries(table) as Array<[Role, string]>) {

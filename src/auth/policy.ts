@@ -73,13 +73,13 @@ export function canAdministerTags(p: Viewer): boolean {
 
 /**
  * Assigning, removing and updating a tag: admins, and users holding one of the
- * tag's admin roles; an empty admin-role list means any signed-in user with
- * full access (visitors need a listed role).
+ * tag's admin roles. An empty admin-role list means admins only (issue #24,
+ * 8c: otherwise any full-access user could rewrite who administers the tag).
  */
 export function canManageTag(p: Viewer, tag: TagFacts): boolean {
   if (p === null) return false;
   if (p.admin) return true;
-  if (tag.adminRoles.length === 0) return !isVisitor(p);
+  if (tag.adminRoles.length === 0) return false;
   return intersects(tag.adminRoles, p.roles);
 }
 

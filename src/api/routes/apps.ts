@@ -187,7 +187,7 @@ export function appRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     const tagChange = (assign: boolean) => async (request: { viewer: Viewer; params: { id: string; tag: string } }) => {
       const a = await visibleApp(ctx, request.viewer, request.params.id);
       const t = await tags.get(request.params.tag);
-      if (!canManageTag(request.viewer, { adminRoles: t.adminRoles })) throw new ForbiddenError(`assigning tag ${t.name} needs one of its admin roles: ${t.adminRoles.join(', ') || 'full access'}`);
+      if (!canManageTag(request.viewer, { adminRoles: t.adminRoles })) throw new ForbiddenError(`assigning tag ${t.name} needs one of its admin roles: ${t.adminRoles.join(', ') || 'admin (the tag has no admin roles)'}`);
       if (assign) await tags.assign(t.id, a.id);
       else await tags.remove(t.id, a.id);
       return toApiApp(await apps.get(a.id), request.viewer);

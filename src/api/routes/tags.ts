@@ -41,7 +41,7 @@ export function tagRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     });
     app.patch('/tags/:id', { schema: { tags: ['tags'], summary: "Update a tag (holders of one of its admin roles)", params: IdParamSchema, body: UpdateTagSchema, response: { 200: { $ref: 'Tag#' } } } }, async (request) => {
       const t = await tags.get(request.params.id);
-      if (!canManageTag(request.viewer, { adminRoles: t.adminRoles })) throw new ForbiddenError(`updating tag ${t.name} needs one of its admin roles: ${t.adminRoles.join(', ') || 'full access'}`);
+      if (!canManageTag(request.viewer, { adminRoles: t.adminRoles })) throw new ForbiddenError(`updating tag ${t.name} needs one of its admin roles: ${t.adminRoles.join(', ') || 'admin (the tag has no admin roles)'}`);
       return toApiTag(await tags.update(t.id, request.body));
     });
     app.delete('/tags/:id', { schema: { tags: ['tags'], summary: 'Delete a tag (admins)', params: IdParamSchema, response: { 204: Type.Null() } } }, async (request, reply) => {
