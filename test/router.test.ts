@@ -322,7 +322,14 @@ describe('websockets', () => {
       assert.equal((await websocket(mode, 'priv', 'bob')).status, 403);
       assert.equal((await websocket(mode, 'priv', 'root')).status, 403);
       assert.equal((await websocket(mode, 'priv', 'alice', { origin: 'http://evil.example' })).status, 403);
+      // Same host, other scheme: another origin (issue #24: the check once compared hosts only).
+      const host = mode === 'BASE_URL' ? `localhost:${servers[mode].port}` : `priv.apps.localhost:${servers[mode].port}`;
+      assert.equal((await websocket(mode, 'priv', 'alice', { origin: `https://${host}` })).status, 403);
       assert.equal(up.upgrades.length, 0, 'the upstream saw no upgrade');
+      const same = await websocket(mode, 'priv', 'alice', { origin: `http://${host}` });
+      assert.ok(same.ws, `a same-origin handshake is allowed (got ${same.status})`);
+      same.ws.close();
+      up.clear();
       const { ws } = await websocket(mode, 'priv', 'alice', { cookie: 'appstore_session=secret; a=b' });
       assert.ok(ws);
       const echo = await new Promise<string>((resolve) => {

@@ -124,6 +124,7 @@ export function createRouter(deps: RouterDeps): Router {
   // Who a credential belongs to, for a few seconds: a session cookie costs a database read, far more than proxying.
   const viewers = new Map<string, { viewer: Viewer; until: number }>();
   const localMode = config.auth.mode === 'local';
+  const scheme = publicScheme(config);
 
   /**
    * Who makes a request. On a DOMAIN instance host (`instance` set) with the hand-off on, a browser is
@@ -298,7 +299,9 @@ export function createRouter(deps: RouterDeps): Router {
     const origin = req.headers.origin;
     if (!origin) return false;
     try {
-      return new URL(origin).host.toLowerCase() !== requestHost(req);
+      // The whole origin: a page on https://x is not http://x (and the reverse), whatever the host says.
+      const u = new URL(origin);
+      return u.protocol !== `${scheme}:` || u.host.toLowerCase() !== requestHost(req);
     } catch {
       return true;
     }
