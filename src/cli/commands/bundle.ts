@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { parse as parseToml } from 'smol-toml';
 import type { App, ImportResult } from '../../api/schemas.ts';
 import { writeBundle } from '../../bundle/write.ts';
-import { NotFoundError } from '../../lib/errors.ts';
+import { ConflictError, NotFoundError } from '../../lib/errors.ts';
 import type { ApiClient } from '../client.ts';
 import type { CliContext } from '../context.ts';
 import type { Instance } from '../../api/schemas.ts';
@@ -143,6 +143,21 @@ export function deployVersion(version: string, now: Date = new Date()): string {
   return plus < 0 ? `${version}-${stamp}` : `${version.slice(0, plus)}-${stamp}${version.slice(plus)}`;
 }
 
+/**
+ * Imports under a generated version; a version taken already (a deploy in the same second: the stamp
+ * counts seconds, and the compiled CLI deploys twice within one) is retried in the next second.
+ */
+export async function uploadDeployVersion<T>(upload: () => Promise<T>, generated: boolean): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await upload();
+    } catch (err) {
+      if (!generated || !(err instanceof ConflictError) || attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+    }
+  }
+}
+
 interface DeployOptions {
   visibility?: string;
   instanceVisibility?: string;
@@ -161,7 +176,7 @@ async function deploy(ctx: CliContext, cmd: Command, opts: DeployOptions, signal
   const appDir = appDirOf(ctx, cmd, opts.appDir);
   const manifestVersion = await readManifestVersion(appDir);
   const client = await openClient(ctx, cmd);
-  const { app } = await uploadBundle(ctx, client, appDir, { visibility, version: manifestVersion === undefined ? undefined : deployVersion(manifestVersion) });
+  const { app } = await uploadDeployVersion(() => uploadBundle(ctx, client, appDir, { visibility, version: manifestVersion === undefined ? undefined : deployVersion(manifestVersion) }), manifestVersion !== undefined);
   if (opts.output === 'table') ctx.stdout.write(appFields(app));
   let instance: Instance;
   try {
