@@ -3,10 +3,11 @@
 // dist/ is missing or older than any source; an image ships dist/ alone and skips the check.
 //   node bin/dist.mjs [--force]     build now (npm run build)
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withBuildLock } from './build-lock.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
@@ -35,20 +36,7 @@ export function ensureDist({ force = false, log = (m) => process.stderr.write(`$
   }
   if (!force && fresh()) return;
   // One build at a time: parallel test files start servers at once; a second tsc would rewrite files under the first's server.
-  const lock = join(root, '.dist-build-lock');
-  const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-      // A lock older than 5 minutes is left over from a killed build.
-      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 300_000) rmSync(lock, { recursive: true, force: true });
-      else sleep(200);
-    }
-  }
-  try {
+  withBuildLock(join(root, '.dist-build-lock'), () => {
     if (!force && fresh()) return; // built by someone else while we waited
     let tsc;
     try {
@@ -65,9 +53,7 @@ export function ensureDist({ force = false, log = (m) => process.stderr.write(`$
     // The SQL migrations are read at run time beside the compiled repository code.
     cpSync(join(src, 'repository', 'migrations'), join(dist, 'repository', 'migrations'), { recursive: true });
     writeFileSync(stamp, `${started}\n`);
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  }, 200);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -106,7 +106,7 @@ describe('Dockerfiles', () => {
     assert.ok(dirs.size >= 2, `the launcher's import graph looks wrong: ${[...dirs].join(', ')}`);
     assert.deepEqual(new Set(compiled), dirs, 'the launcher image copies exactly the compiled folders src/launcher imports');
     const fromContext = last.filter((l) => !l.includes('--from=')).flatMap((l) => l.split(/\s+/).slice(1, -1));
-    for (const bin of ['bin/launcher.mjs', 'bin/dist.mjs', 'bin/node-lts.mjs']) assert.ok(fromContext.includes(bin), `Dockerfile.launcher must copy ${bin}`);
+    for (const bin of ['bin/launcher.mjs', 'bin/dist.mjs', 'bin/build-lock.mjs', 'bin/node-lts.mjs']) assert.ok(fromContext.includes(bin), `Dockerfile.launcher must copy ${bin}`);
     assert.ok(!fromContext.some((p) => p.startsWith('src')), 'the launcher image carries compiled code, not sources');
   });
 });

@@ -3,10 +3,11 @@
 // than any of its sources; otherwise does nothing. Run before `npm start`:
 //   node web/build-if-needed.mjs [--force]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withBuildLock } from '../bin/build-lock.mjs';
 
 const web = dirname(fileURLToPath(import.meta.url));
 const built = join(web, 'dist', 'index.html');
@@ -25,30 +26,13 @@ const sources = ['src', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json
 const fresh = () => existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newest));
 if (!process.argv.includes('--force') && fresh()) process.exit(0);
 
-// One build at a time: test files start in parallel and each asks for the UI;
+// One build at a time (../bin/build-lock.mjs): test files start in parallel and each asks for the UI;
 // a second vite build would empty web/dist under the first (and its server).
-const lock = join(web, '.build-lock');
-const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-for (;;) {
-  try {
-    mkdirSync(lock);
-    break;
-  } catch (err) {
-    if (err.code !== 'EEXIST') throw err;
-    // A lock older than 5 minutes is left over from a killed build.
-    if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 300_000) rmSync(lock, { recursive: true, force: true });
-    else sleep(250);
-  }
-}
-let status = 0;
-try {
+const status = withBuildLock(join(web, '.build-lock'), () => {
   // Someone else may have built it while we waited.
-  if (process.argv.includes('--force') || !fresh()) {
-    console.error(existsSync(built) ? 'web UI sources changed: rebuilding web/dist' : 'web UI not built yet: building web/dist');
-    const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
-    status = spawnSync(process.execPath, [vite, 'build', web, '--logLevel', 'warn'], { stdio: 'inherit' }).status ?? 1;
-  }
-} finally {
-  rmSync(lock, { recursive: true, force: true });
-}
+  if (!process.argv.includes('--force') && fresh()) return 0;
+  console.error(existsSync(built) ? 'web UI sources changed: rebuilding web/dist' : 'web UI not built yet: building web/dist');
+  const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
+  return spawnSync(process.execPath, [vite, 'build', web, '--logLevel', 'warn'], { stdio: 'inherit' }).status ?? 1;
+});
 process.exit(status);

@@ -60,14 +60,16 @@ export function requestHeaderList(headers: IncomingHttpHeaders): string[] {
   return out;
 }
 
-/** `raw` without Set-Cookie lines naming a cookie that starts with `platformCookie` (the rule responseHeaderList applies). */
+/** A Set-Cookie line (name lowercase) for a cookie whose name starts with `platformCookie`: the app may not set the platform's. */
+function setsPlatformCookie(lowerName: string, value: string, platformCookie: string | undefined): boolean {
+  return platformCookie !== undefined && platformCookie !== '' && lowerName === 'set-cookie' && value.trimStart().startsWith(platformCookie);
+}
+
+/** `raw` without Set-Cookie lines for the platform's cookies (the rule responseHeaderList applies), all else kept. */
 export function withoutPlatformCookies(raw: string[], platformCookie: string | undefined): string[] {
   if (!platformCookie) return raw;
   const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() === 'set-cookie' && raw[i + 1]!.trimStart().startsWith(platformCookie)) continue;
-    out.push(raw[i]!, raw[i + 1]!);
-  }
+  for (let i = 0; i < raw.length; i += 2) if (!setsPlatformCookie(raw[i]!.toLowerCase(), raw[i + 1]!, platformCookie)) out.push(raw[i]!, raw[i + 1]!);
   return out;
 }
 
@@ -86,7 +88,7 @@ export function responseHeaderList(raw: string[], platformCookie?: string): stri
       if (k === 'connection') (named ??= []).push(...connectionTokens(v));
       continue;
     }
-    if (platformCookie && k === 'set-cookie' && v.trimStart().startsWith(platformCookie)) continue;
+    if (setsPlatformCookie(k, v, platformCookie)) continue;
     out.push(raw[i]!, v);
   }
   if (!named) return out;

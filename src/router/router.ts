@@ -135,8 +135,6 @@ export function createRouter(deps: RouterDeps): Router {
     const authorization = req.headers.authorization;
     let creds: { headers: Pick<IncomingHttpHeaders, 'cookie' | 'authorization' | 'host'> };
     let key: string;
-    // Local mode makes an anonymous request the admin only on a loopback Host (authenticate checks it): the Host is part of what authenticates.
-    const hostPart = localMode ? `\n${isLoopbackHostHeader(req.headers.host)}` : '';
     if (handoff && instance !== undefined && !authorization) {
       const raw = handoff.rawInstanceCookie(cookie);
       key = `\n${instance}\n${raw ?? ''}`;
@@ -148,7 +146,8 @@ export function createRouter(deps: RouterDeps): Router {
       // The credential is read once, by the authenticator's own cookie parser, and exactly it is both
       // authenticated and the cache key (a second parser once keyed "name =token" as anonymous).
       const token = cookie ? readCookies(cookie).get(config.auth.cookieName) : undefined;
-      key = `${authorization ?? ''}\n${token ?? ''}${hostPart}`;
+      // Local mode makes an anonymous request the admin only on a loopback Host (authenticate checks it): the Host is part of what authenticates.
+      key = `${authorization ?? ''}\n${token ?? ''}${localMode ? `\n${isLoopbackHostHeader(req.headers.host)}` : ''}`;
       creds = { headers: { ...(authorization !== undefined ? { authorization } : {}), ...(token !== undefined ? { cookie: `${config.auth.cookieName}=${token}` } : {}), ...(req.headers.host !== undefined ? { host: req.headers.host } : {}) } };
     }
     const now = Date.now();
