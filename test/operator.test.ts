@@ -21,6 +21,7 @@ import {
   condition, createInstance, createRuntimeVersion, deleteInstance, deleteRuntimeVersion, ensureOperatorCrds, getInstance, getRuntimeVersion, MemoryCatalog, operatorConfig,
   patchInstanceSpec, sampleApp, startTestOperator, suffix,
 } from './support/operator.ts';
+import { appSecretMeta, appSecretObjectName, type SecretScope } from '../src/k8s/app-secrets.ts';
 import { waitFor } from './support/ports.ts';
 
 const kc = kubeConfig();
@@ -194,8 +195,45 @@ describe('an instance of a plain app', () => {
   });
 });
 
+/** Creates an app secret as the API does (src/k8s/app-secrets.ts). */
+async function createAppSecret(scope: SecretScope, name: string, data: Record<string, string>): Promise<void> {
+  const owner = scope.visibility === 'PRIVATE' ? scope.owner : 'admin';
+  await core.createNamespacedSecret({ namespace: ns.name, body: { metadata: appSecretMeta(scope, name, { subject: owner, name: owner }), stringData: data } });
+}
+
+describe('app secrets: app.toml may name only secrets the instance is entitled to (issue #24 item 1)', () => {
+  test('a platform Secret named in app.toml is never mounted: SecretNotFound, no Deployment; the entitled secret, once created, brings the instance up', async () => {
+    // A Secret of the platform's in the instance namespace (the database's, say), and an app that names it.
+    await core.createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: 'appstore-database' }, stringData: { password: 'the platform database password' } } });
+    const thief = sampleApp({ name: 'ai.h2o.wave.thief', version: '1.0.0', env: [{ name: 'LOOT', secret: 'appstore-database', secretKey: 'password' }] });
+    catalog.add(thief);
+    await createInstance(kc, instance('thief', { id: thief.id }));
+    const refused = await waitInstance('thief', 'SecretNotFound', (i) => readyReason(i) === 'SecretNotFound');
+    assert.equal(refused.status?.summary, 'Failed');
+    assert.match(condition(refused, INSTANCE_CONDITIONS.Ready)!.message, /Env\[0\]\.Secret: no app secret "appstore-database" is available to this instance/);
+    await assert.rejects(appsApi.readNamespacedDeployment({ name: 'thief', namespace: ns.name }), (e: { code?: number }) => e.code === 404);
+
+    // Another user's PRIVATE secret of that name does not help alice's instance either.
+    await createAppSecret({ visibility: 'PRIVATE', owner: 'bob' }, 'appstore-database', { password: 'bob' });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(readyReason((await getInstance(kc, ns.name, 'thief'))!), 'SecretNotFound');
+    await assert.rejects(appsApi.readNamespacedDeployment({ name: 'thief', namespace: ns.name }), (e: { code?: number }) => e.code === 404);
+
+    // An ALL_USERS app secret of that name is what the reference means: the instance is requeued by its creation.
+    await createAppSecret({ visibility: 'ALL_USERS' }, 'appstore-database', { password: 'shared' });
+    await waitFor('the thief Deployment', async () => !!(await appsApi.readNamespacedDeployment({ name: 'thief', namespace: ns.name }).catch(() => undefined)), 30_000, 100);
+    const dep = await appsApi.readNamespacedDeployment({ name: 'thief', namespace: ns.name });
+    const ref = dep.spec!.template.spec!.containers[0]!.env!.find((e) => e.name === 'LOOT')!.valueFrom!.secretKeyRef!;
+    assert.equal(ref.name, appSecretObjectName({ visibility: 'ALL_USERS' }, 'appstore-database'));
+    await deleteInstance(kc, ns.name, 'thief');
+  });
+});
+
 describe('env, files, volumes, GPU and limits', () => {
   test('the Deployment carries them; PVCs exist; waiting for storage until the volumes are bound', async () => {
+    // The app secrets it names: db for everyone, certs alice's own.
+    await createAppSecret({ visibility: 'ALL_USERS' }, 'db', { password: 'pw' });
+    await createAppSecret({ visibility: 'PRIVATE', owner: 'alice' }, 'certs', { ca: 'pem' });
     await createInstance(kc, instance('full', { id: fullApp.id }));
     const waiting = await waitInstance('full', 'WaitingForStorage', (i) => readyReason(i) === 'WaitingForStorage');
     assert.equal(condition(waiting, 'StorageBound')?.status, 'False');
@@ -209,7 +247,9 @@ describe('env, files, volumes, GPU and limits', () => {
     assert.deepEqual(pod.nodeSelector, { 'hac.h2o.ai/accelerator': 'nvidia-tesla-t4' });
     const env = Object.fromEntries(c.env!.map((e) => [e.name, e]));
     assert.equal(env.GREETING?.value, 'hello');
-    assert.deepEqual({ ...env.DB_PASSWORD?.valueFrom?.secretKeyRef }, { name: 'db', key: 'password' });
+    assert.deepEqual({ ...env.DB_PASSWORD?.valueFrom?.secretKeyRef }, { name: appSecretObjectName({ visibility: 'ALL_USERS' }, 'db'), key: 'password' });
+    const certs = pod.volumes!.find((v) => v.name === 'file-1')!.projected!.sources![0]!.secret!;
+    assert.equal(certs.name, appSecretObjectName({ visibility: 'PRIVATE', owner: 'alice' }, 'certs'));
     const mounts = Object.fromEntries(c.volumeMounts!.map((m) => [m.mountPath, m.name]));
     assert.deepEqual(mounts, { '/app/config': 'file-0', '/etc/certs': 'file-1', '/data': 'data', '/resources': 'resources' });
     const secret = await core.readNamespacedSecret({ name: 'full-appstore', namespace: ns.name });

@@ -166,7 +166,7 @@ async function quiet(reconciles: number): Promise<void> {
 async function floorSample(name: string): Promise<number> {
   const t = performance.now();
   const created = await createInstance(name, floorNs);
-  const built = desiredChildren({ instance: created, app, runtime, config: config.scheduler, launcher: { apiURL, token: 'lt1.floor' }, routing: routing(name) });
+  const built = desiredChildren({ instance: created, app, runtime, config: config.scheduler, launcher: { apiURL, token: 'lt1.floor' }, routing: routing(name), secrets: () => undefined });
   if (!built.ok) throw new Error(`floor: ${built.error.field}: ${built.error.message}`);
   const { deployment, service, secret } = built.children;
   await Promise.all([deployment, service, secret].map((o) => objects.create(o as KubernetesObject)));

@@ -481,3 +481,15 @@ Value = "1"
     }
   });
 });
+
+describe('[[Env]]/[[File]] Optional (as H2O documents it)', () => {
+  test('Optional = true on a secret entry is kept; absent means required', () => {
+    const { manifest: m } = accepted(doc('', '', '[[Env]]\nName = "A"\nSecret = "s3"\nSecretKey = "k"\nOptional = true\n[[Env]]\nName = "B"\nSecret = "s3"\nSecretKey = "k"\n[[File]]\nPath = "c/f"\nSecret = "s3"\nSecretKey = "k"\nOptional = true\n'));
+    assert.deepEqual(m.env, [{ name: 'A', secret: 's3', secretKey: 'k', optional: true }, { name: 'B', secret: 's3', secretKey: 'k' }]);
+    assert.equal((m.files[0] as { optional?: boolean }).optional, true);
+  });
+  test('Optional with Value, or not a boolean, is refused on Optional', () => {
+    refused(doc('', '', '[[Env]]\nName = "A"\nValue = "x"\nOptional = true\n'), 'Env[0].Optional', /cannot be used together with Value/);
+    refused(doc('', '', '[[Env]]\nName = "A"\nSecret = "s"\nSecretKey = "k"\nOptional = "yes"\n'), 'Env[0].Optional');
+  });
+});

@@ -24,7 +24,7 @@ export type InstanceLifecycle = (typeof INSTANCE_LIFECYCLES)[number];
 export type RoutingMode = (typeof ROUTING_MODES)[number];
 
 /** A value injected from a literal or from a key of a platform secret. */
-export type ValueSource = { value: string } | { secret: string; secretKey: string };
+export type ValueSource = { value: string } | { secret: string; secretKey: string; optional?: true };
 export type EnvSpec = { name: string } & ValueSource;
 export type FileSpec = { path: string } & ValueSource;
 
@@ -93,8 +93,8 @@ const KNOWN_RUNTIME_KEYS = [
   'Module', 'VolumeMount', 'VolumeSize', 'ResourceVolumeSize', 'MemoryLimit', 'MemoryReservation', 'CPULimit', 'CPUReservation',
   'GPUCount', 'GPUType', 'EnableOIDC', 'EnableSHM', 'RoutingMode', 'RuntimeVersion', 'InstanceTimeout',
 ];
-const KNOWN_ENV_KEYS = ['Name', 'Secret', 'SecretKey', 'Value'];
-const KNOWN_FILE_KEYS = ['Path', 'Secret', 'SecretKey', 'Value'];
+const KNOWN_ENV_KEYS = ['Name', 'Secret', 'SecretKey', 'Optional', 'Value'];
+const KNOWN_FILE_KEYS = ['Path', 'Secret', 'SecretKey', 'Optional', 'Value'];
 const KNOWN_SECTIONS = ['App', 'Runtime', 'Env', 'File'];
 
 const APP_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
@@ -224,6 +224,8 @@ function checkValueSource(c: Checker, t: TomlTable, path: string): ValueSource |
   const secret = c.string(t, 'Secret', `${path}.Secret`, { max: MAX.secret });
   const secretKey = c.string(t, 'SecretKey', `${path}.SecretKey`, { max: MAX.secret });
   const value = c.string(t, 'Value', `${path}.Value`);
+  const optional = c.boolean(t, 'Optional', `${path}.Optional`);
+  if (optional !== undefined && t.Value !== undefined) c.error(`${path}.Optional`, 'cannot be used together with Value: Optional says a secret may be missing; remove it, or use Secret with SecretKey');
   const hasSecret = t.Secret !== undefined;
   const hasKey = t.SecretKey !== undefined;
   const hasValue = t.Value !== undefined;
@@ -241,7 +243,7 @@ function checkValueSource(c: Checker, t: TomlTable, path: string): ValueSource |
   if (secret !== undefined && !SECRET_NAME.test(secret)) c.error(`${path}.Secret`, `${JSON.stringify(secret)} is not a secret name: use letters, digits, '.', '-' and '_'`);
   if (secretKey !== undefined && !SECRET_KEY.test(secretKey)) c.error(`${path}.SecretKey`, `${JSON.stringify(secretKey)} is not a secret key: use letters, digits, '.', '-' and '_'`);
   if (value !== undefined) return { value };
-  if (secret !== undefined && secretKey !== undefined && SECRET_NAME.test(secret) && SECRET_KEY.test(secretKey)) return { secret, secretKey };
+  if (secret !== undefined && secretKey !== undefined && SECRET_NAME.test(secret) && SECRET_KEY.test(secretKey)) return { secret, secretKey, ...(optional ? { optional: true as const } : {}) };
   return undefined;
 }
 

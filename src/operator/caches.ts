@@ -12,6 +12,7 @@ import { API_VERSION, APP_INSTANCE_KIND, RUNTIME_VERSION_KIND, RUNTIME_VERSION_P
 import type { AppInstance, RuntimeVersion } from '../k8s/crd/index.ts';
 import { LABEL_INSTANCE } from './desired.ts';
 import { secretValueDigest } from './drift.ts';
+import { LABEL_SECRET_VISIBILITY } from '../k8s/app-secrets.ts';
 
 export const APP_INSTANCE_PLURAL = 'appinstances';
 
@@ -72,6 +73,8 @@ export class OperatorCaches {
   readonly services: Informer<V1Service>;
   readonly pvcs: Informer<V1PersistentVolumeClaim>;
   readonly secrets: Informer<V1Secret>;
+  /** App secrets (src/k8s/app-secrets.ts): what `Secret = "x"` in app.toml may name. Key names only, no values. */
+  readonly appSecrets: Informer<V1Secret>;
   readonly pods: Informer<V1Pod>;
 
   constructor(kc: KubeConfig, readonly namespace: string, onError?: InformerOptions<KubernetesObject>['onError']) {
@@ -127,12 +130,21 @@ export class OperatorCaches {
       ...common,
       transform: (s) => ({ apiVersion: s.apiVersion, kind: s.kind, metadata: slimMeta(s), data: Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, secretValueDigest(v)])) }),
     });
+    this.appSecrets = new Informer<V1Secret>(kc, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      plural: 'secrets',
+      namespace,
+      labelSelector: LABEL_SECRET_VISIBILITY,
+      ...(onError ? { onError } : {}),
+      transform: (s) => ({ apiVersion: s.apiVersion, kind: s.kind, metadata: slimMeta(s), data: Object.fromEntries(Object.keys(s.data ?? {}).map((k) => [k, ''])) }),
+    });
     this.pods = new Informer<V1Pod>(kc, { apiVersion: 'v1', kind: 'Pod', plural: 'pods', ...common, transform: slimPod });
   }
 
   /** Every informer. */
   all(): Informer<KubernetesObject>[] {
-    return [this.instances, this.runtimeVersions, this.deployments, this.services, this.pvcs, this.secrets, this.pods] as unknown as Informer<KubernetesObject>[];
+    return [this.instances, this.runtimeVersions, this.deployments, this.services, this.pvcs, this.secrets, this.appSecrets, this.pods] as unknown as Informer<KubernetesObject>[];
   }
 
   /** Informers of the children (not instances, not runtime versions). */

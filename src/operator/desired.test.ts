@@ -6,18 +6,34 @@ import { parse } from 'yaml';
 import { loadConfig } from '../config/load.ts';
 import { desiredChildren, labelValue, serviceName, LABEL_INSTANCE, LABEL_MANAGED_BY } from './desired.ts';
 import type { DesiredInput, DesiredResult } from './desired.ts';
+import type { V1Secret } from '@kubernetes/client-node';
+import { appSecretMeta, type SecretLookup, type SecretScope, type SecretVisibility } from '../k8s/app-secrets.ts';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 
+/** An app secret in a fixture: its scope, name and key names. */
+type FixtureSecret = { visibility: SecretVisibility; owner?: string; app?: string; name: string; keys: string[] };
+
 /** A fixture's input.yaml: DesiredInput with the scheduler config given as H2O_CLOUD_SCHEDULER_… variables. */
-type FixtureInput = Omit<DesiredInput, 'config'> & { schedulerEnv?: Record<string, string> };
+type FixtureInput = Omit<DesiredInput, 'config' | 'secrets'> & { schedulerEnv?: Record<string, string>; appSecrets?: FixtureSecret[] };
+
+/** A lookup over Kubernetes Secrets, as the operator's cache answers it. */
+function secretLookup(secrets: V1Secret[]): SecretLookup {
+  const byName = new Map(secrets.map((s) => [s.metadata!.name!, s]));
+  return (n) => byName.get(n);
+}
+
+function appSecret(f: FixtureSecret): V1Secret {
+  const scope: SecretScope = f.visibility === 'PRIVATE' ? { visibility: 'PRIVATE', owner: f.owner! } : f.visibility === 'APP' ? { visibility: 'APP', app: f.app! } : { visibility: 'ALL_USERS' };
+  return { metadata: appSecretMeta(scope, f.name, { subject: f.owner ?? 'admin', name: f.owner ?? 'admin' }), data: Object.fromEntries(f.keys.map((k) => [k, ''])) };
+}
 
 function loadInput(dir: string): DesiredInput {
   const raw = parse(readFileSync(join(dir, 'input.yaml'), 'utf8')) as FixtureInput;
-  const { schedulerEnv, ...rest } = raw;
+  const { schedulerEnv, appSecrets, ...rest } = raw;
   // The real loader, so the fixtures also pin the defaults the seed documents.
   const config = loadConfig({ env: schedulerEnv ?? {} }).config.scheduler;
-  return { ...rest, config };
+  return { ...rest, config, secrets: secretLookup((appSecrets ?? []).map(appSecret)) };
 }
 
 /** The result as plain data (no undefined members), the shape expected.yaml holds. */
@@ -129,5 +145,66 @@ describe('desiredChildren invariants', () => {
     assert.match(a, /^i-[a-z0-9-]*[a-z0-9]$/);
     assert.ok(a.length <= 63, a);
     assert.notEqual(a, b);
+  });
+});
+
+describe('desiredChildren: app.toml Secret references resolve only among app secrets the instance is entitled to', () => {
+  // The full fixture's app (ai.h2o.wave.full) launched by u1; its [[Env]] DB_PASSWORD names secret "db", key "password".
+  const withSecrets = (secrets: V1Secret[], optional = false): DesiredInput => {
+    const input = loadInput(join(FIXTURES, 'full'));
+    const env = input.app.env.map((e) => ('secret' in e && e.secret === 'db' ? { ...e, ...(optional ? { optional: true as const } : {}) } : e));
+    // Only the env reference is under test: the [[File]] one stays satisfied.
+    return { ...input, app: { ...input.app, env }, secrets: secretLookup([...secrets, appSecret({ visibility: 'PRIVATE', owner: 'u1', name: 'certs', keys: ['ca'] })]) };
+  };
+  const dbRef = (r: DesiredResult) => {
+    assert.ok(r.ok, r.ok ? '' : r.error.message);
+    return r.children.deployment.spec!.template.spec!.containers[0]!.env!.find((e) => e.name === 'DB_PASSWORD')?.valueFrom?.secretKeyRef?.name;
+  };
+
+  test('a plain Secret named like the reference (the database\'s, another instance\'s) is never mounted', () => {
+    for (const name of ['db', 'other-appstore']) {
+      const plainSecret: V1Secret = { metadata: { name }, data: { password: '' } };
+      const input = withSecrets([plainSecret]);
+      const env = input.app.env.map((e) => ('secret' in e ? { ...e, secret: name } : e));
+      const r = desiredChildren({ ...input, app: { ...input.app, env } });
+      assert.equal(r.ok, false);
+      assert.ok(!r.ok && r.error.reason === 'SecretNotFound' && r.error.field === 'Env[1].Secret', JSON.stringify(r));
+      assert.match(!r.ok ? r.error.message : '', /no app secret .* is available to this instance/);
+    }
+  });
+
+  test('a Secret carrying app-secret labels under a name that is not its scope\'s does not count', () => {
+    const forged: V1Secret = { metadata: { ...appSecretMeta({ visibility: 'ALL_USERS' }, 'db', { subject: 'x', name: 'x' }), name: 'apps-db' }, data: { password: '' } };
+    const r = desiredChildren(withSecrets([forged]));
+    assert.ok(!r.ok && r.error.reason === 'SecretNotFound');
+  });
+
+  test('another user\'s PRIVATE secret is out of reach; the owner\'s own is used', () => {
+    const bobs = appSecret({ visibility: 'PRIVATE', owner: 'u2', name: 'db', keys: ['password'] });
+    assert.ok(!desiredChildren(withSecrets([bobs])).ok);
+    const own = appSecret({ visibility: 'PRIVATE', owner: 'u1', name: 'db', keys: ['password'] });
+    assert.equal(dbRef(desiredChildren(withSecrets([bobs, own]))), own.metadata!.name);
+  });
+
+  test('order: the app\'s APP scope, then the owner\'s PRIVATE, then ALL_USERS; another app\'s APP secret is ignored', () => {
+    const all = appSecret({ visibility: 'ALL_USERS', name: 'db', keys: ['password'] });
+    const mine = appSecret({ visibility: 'PRIVATE', owner: 'u1', name: 'db', keys: ['password'] });
+    const ours = appSecret({ visibility: 'APP', app: 'ai.h2o.wave.full', name: 'db', keys: ['password'] });
+    const theirs = appSecret({ visibility: 'APP', app: 'ai.h2o.wave.other', name: 'db', keys: ['password'] });
+    assert.equal(dbRef(desiredChildren(withSecrets([all]))), all.metadata!.name);
+    assert.equal(dbRef(desiredChildren(withSecrets([all, mine]))), mine.metadata!.name);
+    assert.equal(dbRef(desiredChildren(withSecrets([all, mine, ours]))), ours.metadata!.name);
+    assert.equal(dbRef(desiredChildren(withSecrets([all, theirs]))), all.metadata!.name);
+  });
+
+  test('a missing key is SecretKeyNotFound naming the keys there are', () => {
+    const r = desiredChildren(withSecrets([appSecret({ visibility: 'ALL_USERS', name: 'db', keys: ['user'] })]));
+    assert.ok(!r.ok && r.error.reason === 'SecretKeyNotFound' && r.error.field === 'Env[1].SecretKey');
+    assert.match(!r.ok ? r.error.message : '', /has no key "password" \(it has: user\)/);
+  });
+
+  test('Optional = true: a missing secret or key leaves the variable unset instead of failing', () => {
+    assert.equal(dbRef(desiredChildren(withSecrets([], true))), undefined);
+    assert.equal(dbRef(desiredChildren(withSecrets([appSecret({ visibility: 'ALL_USERS', name: 'db', keys: ['user'] })], true))), undefined);
   });
 });

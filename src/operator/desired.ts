@@ -18,6 +18,7 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { Config } from '../config/config.ts';
+import { describeScope, resolutionOrder, resolveAppSecret, secretNameProblem, type SecretLookup } from '../k8s/app-secrets.ts';
 import type { AppInstance } from '../k8s/crd/index.ts';
 import { ownerReference } from '../k8s/apply.ts';
 import { parseQuantity } from '../lib/quantity.ts';
@@ -65,6 +66,8 @@ export interface DesiredInput {
   launcher: LauncherCredential;
   /** Where users open the instance; BASE_URL passes the URL's path to the app as H2O_WAVE_BASE_URL. */
   routing: { mode: RoutingMode; url: string };
+  /** App secrets by object name (src/k8s/app-secrets.ts); `Secret = "x"` resolves only among them. */
+  secrets: SecretLookup;
 }
 
 export interface DesiredChildren {
@@ -77,7 +80,7 @@ export interface DesiredChildren {
 
 /** Why the children cannot be built; `field` names what to change. */
 export interface DesiredError {
-  reason: 'GPUNotAllowed' | 'GPUTypeNotAllowed' | 'ReservedEnvName' | 'MountPathConflict';
+  reason: 'GPUNotAllowed' | 'GPUTypeNotAllowed' | 'ReservedEnvName' | 'MountPathConflict' | 'SecretNotFound' | 'SecretKeyNotFound';
   field: string;
   message: string;
 }
@@ -188,12 +191,35 @@ export function desiredChildren(input: DesiredInput): DesiredResult {
   }
   if (rt.resourceVolumeSize) addPlatformEnv({ name: 'H2O_CLOUD_RESOURCE_PATH', value: config.resourcePath });
 
+  // A `Secret` reference resolves only among app secrets the instance is entitled to (src/k8s/app-secrets.ts):
+  // never a platform Secret or another instance's, whatever name app.toml gives. Optional ones may be missing.
+  const secretRef = (field: string, v: { secret: string; secretKey: string; optional?: true }): { objectName?: string } | { error: DesiredResult } => {
+    const found = resolveAppSecret(input.secrets, app.name, instance.spec.owner.subject, v.secret);
+    if (!found) {
+      if (v.optional) return {};
+      const scopes = resolutionOrder(app.name, instance.spec.owner.subject).map(describeScope).join(', then ');
+      const naming = secretNameProblem(v.secret);
+      return { error: fail('SecretNotFound', `${field}.Secret`, `no app secret ${JSON.stringify(v.secret)} is available to this instance (looked in ${scopes})${naming ? `; ${naming}` : ''}: create it (h2o secret create ${v.secret} --from-literal ${v.secretKey}=…), ask an admin for an ALL_USERS or APP one, or set Optional = true in app.toml`) };
+    }
+    if (!found.keys.includes(v.secretKey)) {
+      if (v.optional) return {};
+      return { error: fail('SecretKeyNotFound', `${field}.SecretKey`, `app secret ${JSON.stringify(v.secret)} (${describeScope(found.scope)}) has no key ${JSON.stringify(v.secretKey)} (it has: ${found.keys.join(', ') || 'none'}): add the key to the secret, or change SecretKey in app.toml`) };
+    }
+    return { objectName: found.objectName };
+  };
+
   // The app's [[Env]]: literals as values, secret keys by reference.
   for (const [i, e] of app.env.entries()) {
     if (platformEnv.has(e.name)) {
       return fail('ReservedEnvName', `Env[${i}].Name`, `${e.name} is set by the platform for every instance; rename the variable in app.toml`);
     }
-    env.push('value' in e ? { name: e.name, value: e.value } : { name: e.name, valueFrom: { secretKeyRef: { name: e.secret, key: e.secretKey } } });
+    if ('value' in e) {
+      env.push({ name: e.name, value: e.value });
+      continue;
+    }
+    const ref = secretRef(`Env[${i}]`, e);
+    if ('error' in ref) return ref.error;
+    if (ref.objectName) env.push({ name: e.name, valueFrom: { secretKeyRef: { name: ref.objectName, key: e.secretKey } } });
   }
 
   const volumes: V1Volume[] = [];
@@ -215,7 +241,10 @@ export function desiredChildren(input: DesiredInput): DesiredResult {
       secretData[key] = f.value;
       volumes.push({ name: volumeName, secret: { secretName: names.secret, items: [{ key, ...item }] } });
     } else {
-      volumes.push({ name: volumeName, projected: { sources: [{ secret: { name: f.secret, items: [{ key: f.secretKey, ...item }] } }] } });
+      const ref = secretRef(`File[${i}]`, f);
+      if ('error' in ref) return ref.error;
+      if (!ref.objectName) continue;
+      volumes.push({ name: volumeName, projected: { sources: [{ secret: { name: ref.objectName, items: [{ key: f.secretKey, ...item }] } }] } });
     }
     addMount(`File[${i}].Path`, { name: volumeName, mountPath: posix.dirname(abs), readOnly: true });
   }

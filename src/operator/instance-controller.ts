@@ -18,6 +18,7 @@ import { runtimeVersionObjectName } from '../config/runtime-version-name.ts';
 import { apiStatusCode, apply, applyStatus, FIELD_MANAGER } from '../k8s/apply.ts';
 import { findCondition, GROUP, INSTANCE_CONDITIONS, removeCondition, rfc3339, setCondition, VERSION } from '../k8s/crd/index.ts';
 import type { AppInstance, AppInstanceStatus, Condition, ConditionUpdate, InstanceSummary, ResolvedApp as StatusResolved, RuntimeVersion } from '../k8s/crd/index.ts';
+import { LABEL_SECRET_NAME } from '../k8s/app-secrets.ts';
 import { splitKey } from '../k8s/informer.ts';
 import type { HandlerResult } from '../k8s/work-queue.ts';
 import { APP_INSTANCE_PLURAL, deploymentWithTemplate, instanceKeyOfChild, type OperatorCaches } from './caches.ts';
@@ -118,6 +119,8 @@ export class InstanceController {
    * Secret a new token because the cache does not show it yet.
    */
   private readonly applied = new Map<string, Map<string, AppliedChild>>();
+  /** Per instance key: the app secret names its app references (for appSecretKeys). */
+  private readonly secretNames = new Map<string, Set<string>>();
   /** Service creations in flight (see applyService): instance key → desired hash, and their promises. */
   private readonly creatingServices = new Map<string, string>();
   private readonly detached = new Set<Promise<void>>();
@@ -145,6 +148,7 @@ export class InstanceController {
       // Children go with it: their owner references let the garbage collector delete them.
       this.written.delete(key);
       this.applied.delete(key);
+      this.secretNames.delete(key);
       return;
     }
     const inst = this.freshest(key, cached);
@@ -182,7 +186,9 @@ export class InstanceController {
       config: this.o.config.scheduler,
       launcher: { apiURL: this.o.apiURL, token: PLACEHOLDER_TOKEN },
       routing: this.o.routing(name),
+      secrets: (objectName) => this.o.caches.appSecrets.get(namespace, objectName),
     });
+    this.noteSecretNames(key, app);
     if (!built.ok) {
       const message = `${built.error.field}: ${built.error.message}`;
       log.info({ reason: built.error.reason }, message);
@@ -225,11 +231,27 @@ export class InstanceController {
     return after.length ? { requeueAfterMs: Math.min(...after) } : undefined;
   }
 
+  /** Remembers which app secret names the instance's app references, so a change to one requeues exactly its users. */
+  private noteSecretNames(key: string, app: ResolvedApp): void {
+    const names = [...app.env, ...app.files].flatMap((v) => ('secret' in v ? [v.secret] : []));
+    if (names.length) this.secretNames.set(key, new Set(names));
+    else this.secretNames.delete(key);
+  }
+
+  /** Queue keys for an event of an app secret: the instances whose app names it (in any scope: resolution may change). */
+  appSecretKeys(s: V1Secret, namespace: string): string[] {
+    if (s.metadata?.namespace !== namespace) return [];
+    const name = s.metadata.labels?.[LABEL_SECRET_NAME];
+    if (!name) return [];
+    return [...this.secretNames].filter(([, names]) => names.has(name)).map(([key]) => key);
+  }
+
   /** Drops what is remembered about `key` (when the operator stops leading). */
   forgetAll(): void {
     this.flights.clear();
     this.written.clear();
     this.applied.clear();
+    this.secretNames.clear();
     this.deploymentsSeen.clear();
   }
 

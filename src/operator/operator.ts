@@ -109,6 +109,7 @@ export async function startOperator(opts: OperatorOptions, tuning: OperatorTunin
     // Keys de-duplicate in the queue; the echoes of our own writes are not even added.
     caches.instances.enqueueTo(iq, (i) => instances.instanceKeys(i, namespace));
     for (const inf of caches.children()) inf.enqueueTo(iq, (o) => instances.childKeys(o, inf.get(o.metadata?.namespace, o.metadata?.name ?? '')));
+    caches.appSecrets.enqueueTo(iq, (s) => instances.appSecretKeys(s, namespace));
     // A RuntimeVersion that appears, changes its spec, starts deleting or goes may decide instances that could not be
     // resolved yet; its status (the instance count, rewritten as instances come) does not: without this filter every
     // count update re-queued every unresolved instance.
