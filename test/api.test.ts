@@ -134,6 +134,30 @@ function suite(name: string, opts: TestApiOptions) {
       assert.equal((await json(res)).error, 'Invalid');
     });
 
+    test('a bundle whose local file header disagrees with the central directory on an entry the import never reads is refused (issue #24 item 8a)', async () => {
+      const good = await makeBundle({ name: 'ai.test.localhdr', version: '1.0.0' });
+      const local = good.indexOf(Buffer.from('app/run.py')) - 30;
+      assert.equal(good.readUInt32LE(local), 0x04034b50, 'the first copy of the name is in the local header');
+      const before = await blobKeys(t);
+      const renamed = Buffer.from(good);
+      renamed.write('m', local + 30 + 'app/ru'.length);
+      const method = Buffer.from(good);
+      method.writeUInt16LE(method.readUInt16LE(local + 8) === 8 ? 0 : 8, local + 8);
+      for (const [what, bytes, message] of [
+        ['name', renamed, /names a different file in its local header \("app\/rum\.py"\)/],
+        ['method', method, /uses compression method \d in its local header but \d in the central directory/],
+      ] as const) {
+        const res = await t.importBundle('alice', bytes);
+        assert.equal(res.status, 400, what);
+        const body = await json(res);
+        assert.equal(body.issues[0].path, 'app/run.py', what);
+        assert.match(body.issues[0].message, message);
+        assert.match(body.message, /re-create the archive with a standard zip tool/);
+      }
+      // The unmodified bundles (yazl, with data descriptors) import in every other test here; alice's AppVersionLimit is kept for them.
+      assert.deepEqual(await blobKeys(t), before, 'nothing stored');
+    });
+
     test('an upload over the size limit is refused with 413 before it is stored', async () => {
       const small = await startTestApi({ ...opts, flags: { 'Server.MaxUploadSize': '1Ki' } });
       try {
