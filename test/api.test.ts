@@ -101,7 +101,7 @@ function suite(name: string, opts: TestApiOptions) {
 
     test('a second import of the same name and version is refused and stores nothing', async () => {
       const before = await blobKeys(t);
-      const res = await t.importBundle('bob', await makeBundle({ name: 'ai.test.peak', version: '1.0.0' }));
+      const res = await t.importBundle('alice', await makeBundle({ name: 'ai.test.peak', version: '1.0.0' }));
       assert.equal(res.status, 409);
       assert.match((await json(res)).message, /ai\.test\.peak version 1\.0\.0 already exists; bump \[App\] Version/);
       assert.deepEqual(await blobKeys(t), before);
@@ -132,6 +132,30 @@ function suite(name: string, opts: TestApiOptions) {
       res = await t.importBundle('alice', Buffer.from('this is not a zip file at all'));
       assert.equal(res.status, 400);
       assert.equal((await json(res)).error, 'Invalid');
+    });
+
+    test('a bundle whose local file header disagrees with the central directory on an entry the import never reads is refused (issue #24 item 8a)', async () => {
+      const good = await makeBundle({ name: 'ai.test.localhdr', version: '1.0.0' });
+      const local = good.indexOf(Buffer.from('app/run.py')) - 30;
+      assert.equal(good.readUInt32LE(local), 0x04034b50, 'the first copy of the name is in the local header');
+      const before = await blobKeys(t);
+      const renamed = Buffer.from(good);
+      renamed.write('m', local + 30 + 'app/ru'.length);
+      const method = Buffer.from(good);
+      method.writeUInt16LE(method.readUInt16LE(local + 8) === 8 ? 0 : 8, local + 8);
+      for (const [what, bytes, message] of [
+        ['name', renamed, /names a different file in its local header \("app\/rum\.py"\)/],
+        ['method', method, /uses compression method \d in its local header but \d in the central directory/],
+      ] as const) {
+        const res = await t.importBundle('alice', bytes);
+        assert.equal(res.status, 400, what);
+        const body = await json(res);
+        assert.equal(body.issues[0].path, 'app/run.py', what);
+        assert.match(body.issues[0].message, message);
+        assert.match(body.message, /re-create the archive with a standard zip tool/);
+      }
+      // The unmodified bundles (yazl, with data descriptors) import in every other test here; alice's AppVersionLimit is kept for them.
+      assert.deepEqual(await blobKeys(t), before, 'nothing stored');
     });
 
     test('an upload over the size limit is refused with 413 before it is stored', async () => {
@@ -207,6 +231,50 @@ function suite(name: string, opts: TestApiOptions) {
       assert.match((await json(badLimit)).message, /limit/);
     });
 
+    test('an app name belongs to its first importer: another user is refused with one answer, whether the app is PRIVATE or visible (issue #24 item 6)', async () => {
+      // A server of its own: the suite's AppVersionLimit of 4 would stop these imports.
+      const t = await startTestApi(opts);
+      try {
+      const put = (u: 'root' | 'alice' | 'bob', name: string, body: Json) =>
+        t.fetch(u, `/api/v1/app-names/${encodeURIComponent(name)}/owner`, { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      assert.equal((await t.importBundle('alice', await makeBundle({ name: 'ai.test.own-private', version: '1.0.0' }), 'PRIVATE')).status, 201);
+      const shared = await json(await t.importBundle('alice', await makeBundle({ name: 'ai.test.own-shared', version: '1.0.0' }), 'ALL_USERS'));
+      const before = await blobKeys(t);
+      // Existing version or new, PRIVATE or visible: bob gets the same status and the same words.
+      const answers = [];
+      for (const [name, version] of [['ai.test.own-private', '1.0.0'], ['ai.test.own-private', '9.0.0'], ['ai.test.own-shared', '1.0.0'], ['ai.test.own-shared', '9.0.0']] as const) {
+        const res = await t.importBundle('bob', await makeBundle({ name, version }), 'PUBLIC');
+        const body = await json(res);
+        answers.push(`${res.status} ${body.error} ${body.message.replaceAll(name, 'NAME')}`);
+      }
+      assert.equal(new Set(answers).size, 1, answers.join('\n'));
+      assert.match(answers[0]!, /^403 Forbidden app name NAME is not available to you: another user owns it; choose another \[App\] Name in app\.toml/);
+      assert.doesNotMatch(answers[0]!, /PRIVATE|version|exists/);
+      assert.deepEqual(await blobKeys(t), before, 'a refused import stores nothing');
+      // The owner goes on importing; their own duplicate version is still a 409.
+      assert.equal((await t.importBundle('alice', await makeBundle({ name: 'ai.test.own-private', version: '1.1.0' }))).status, 201);
+      assert.equal((await t.importBundle('alice', await makeBundle({ name: 'ai.test.own-private', version: '1.0.0' }))).status, 409);
+      // Admins import under any name; the version says who imported it.
+      const byRoot = await json(await t.importBundle('root', await makeBundle({ name: 'ai.test.own-shared', version: '1.2.0' }), 'ALL_USERS'));
+      assert.equal(byRoot.app.owner, 'root');
+      const versions = await json(await t.fetch('bob', `/api/v1/apps/${shared.app.id}/versions`));
+      assert.deepEqual(versions.map((v: Json) => `${v.version} ${v.owner}`), ['1.2.0 root', '1.0.0 alice']);
+      // Transfers are for admins; then the new owner imports and the old one is refused.
+      assert.equal((await put('alice', 'ai.test.own-shared', { owner: 'bob' })).status, 403);
+      assert.equal((await put('root', 'ai.test.nobody-imported-this', { owner: 'bob' })).status, 404);
+      const moved = await put('root', 'ai.test.own-shared', { owner: 'bob', ownerName: 'bob@example.com' });
+      assert.equal(moved.status, 200);
+      assert.deepEqual(await json(moved), { name: 'ai.test.own-shared', owner: 'bob', ownerName: 'bob@example.com' });
+      const bobs = await t.importBundle('bob', await makeBundle({ name: 'ai.test.own-shared', version: '2.0.0' }));
+      assert.equal(bobs.status, 201);
+      const refused = await t.importBundle('alice', await makeBundle({ name: 'ai.test.own-shared', version: '2.1.0' }));
+      assert.equal(refused.status, 403);
+      assert.match((await json(refused)).message, /app name ai\.test\.own-shared is not available to you/);
+      } finally {
+        await t.close();
+      }
+    });
+
     test('the app version limit stops imports past AppVersionLimit, admins excepted', async () => {
       // bob owns 3 apps already; the limit is 4.
       assert.equal((await t.importBundle('bob', await makeBundle({ name: 'ai.test.limit', version: '1.0.0' }))).status, 201);
@@ -270,7 +338,7 @@ function suite(name: string, opts: TestApiOptions) {
       assert.equal((await t.fetch('alice', '/api/v1/apps/not-a-uuid')).status, 404);
       assert.equal((await t.fetch('anonymous', '/api/v1/apps', { headers: { authorization: 'Bearer wrong-token-xxxxxxxxxx' } })).status, 401);
       const doc = await json(await t.fetch('anonymous', '/openapi.json'));
-      for (const p of ['/api/v1/apps', '/api/v1/apps/{id}', '/api/v1/apps/{id}/bundle', '/api/v1/tags', '/api/v1/apps/{id}/tags/{tag}']) assert.ok(doc.paths[p], p);
+      for (const p of ['/api/v1/apps', '/api/v1/apps/{id}', '/api/v1/apps/{id}/bundle', '/api/v1/tags', '/api/v1/apps/{id}/tags/{tag}', '/api/v1/app-names/{name}/owner']) assert.ok(doc.paths[p], p);
       assert.ok(doc.components.schemas.App);
     });
   });

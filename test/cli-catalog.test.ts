@@ -45,13 +45,15 @@ async function configFor(): Promise<string> {
   return file;
 }
 
-async function appCopy(version?: string): Promise<string> {
+/** A copy of the fixture app, with another version and (so another user may import it) another name. */
+async function appCopy(version?: string, name?: string): Promise<string> {
   const to = join(dir, `app${n++}`);
   await cp(FIXTURE, to, { recursive: true });
-  if (version) {
-    const toml = join(to, 'app.toml');
-    await writeFile(toml, (await readFile(toml, 'utf8')).replace('Version = "0.1.2"', `Version = "${version}"`));
-  }
+  const toml = join(to, 'app.toml');
+  let text = await readFile(toml, 'utf8');
+  if (version) text = text.replace('Version = "0.1.2"', `Version = "${version}"`);
+  if (name) text = text.replace('Name = "ai.h2o.wave.fixture-peak"', `Name = "${name}"`);
+  await writeFile(toml, text);
   return to;
 }
 
@@ -162,8 +164,29 @@ describe('h2o against a running server', () => {
     assert.match(r.stderr, /^error: app ai\.h2o\.wave\.fixture-peak version 0\.1\.2 already exists; bump \[App\] Version in app\.toml/);
   });
 
+  test('another user importing the name exits 5 (issue #24 item 6); app transfer (admins) gives the name to them, and then the first importer exits 5', async () => {
+    const name = 'ai.h2o.wave.fixture-peak';
+    const notYours = new RegExp(`^error: app name ${name.replaceAll('.', '\\.')} is not available to you: another user owns it`);
+    let r = await as('bob', ['bundle', 'import', '--app-dir', await appCopy('0.9.0')]);
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, notYours);
+    assert.equal((await as('alice', ['app', 'transfer', name, 'bob'])).code, 5, 'admins only');
+    r = await as('root', ['app', 'transfer', name, 'bob', '--user-name', 'bob@example.com']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `app name ${name} now belongs to bob@example.com (bob)\n`);
+    r = await as('bob', ['bundle', 'import', '--app-dir', await appCopy('0.9.0'), '-o', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const bobs = JSON.parse(r.stdout) as App;
+    r = await as('alice', ['bundle', 'import', '--app-dir', await appCopy('0.9.1')]);
+    assert.equal(r.code, 5);
+    assert.match(r.stderr, notYours);
+    // Back as it was for the tests below.
+    assert.equal((await as('bob', ['app', 'delete', bobs.id])).code, 0);
+    assert.equal((await as('root', ['app', 'transfer', name, 'alice', '--user-name', 'alice@example.com'])).code, 0);
+  });
+
   test('app list follows nextCursor across pages; --limit stops early', async () => {
-    for (const v of ['0.2.0', '0.3.0']) assert.equal((await as('bob', ['bundle', 'import', '--app-dir', await appCopy(v)])).code, 0);
+    for (const v of ['0.2.0', '0.3.0']) assert.equal((await as('bob', ['bundle', 'import', '--app-dir', await appCopy(v, 'ai.h2o.wave.fixture-bob')])).code, 0);
     // One app per request: three requests, all apps, newest first.
     const paged = await as('bob', ['app', 'list', '-a', '--page-size', '1', '-o', 'json']);
     assert.equal(paged.code, 0, paged.stderr);
@@ -356,7 +379,7 @@ describe('h2o against a running server', () => {
     const r = await as('alice', ['app', 'delete', imported.id]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await as('alice', ['app', 'get', imported.id])).code, 3);
-    for (const cmd of [['config', 'setup'], ['config', 'use'], ['config', 'list'], ['config', 'show'], ['app', 'list'], ['app', 'get'], ['app', 'update'], ['app', 'delete'], ['app', 'download'], ['bundle', 'import'], ['tag', 'list'], ['tag', 'get'], ['tag', 'assign'], ['tag', 'remove'], ['tag', 'update'], ['tag', 'create'], ['tag', 'delete'], ['token', 'create'], ['token', 'list'], ['token', 'revoke']]) {
+    for (const cmd of [['config', 'setup'], ['config', 'use'], ['config', 'list'], ['config', 'show'], ['app', 'list'], ['app', 'get'], ['app', 'update'], ['app', 'delete'], ['app', 'transfer'], ['app', 'download'], ['bundle', 'import'], ['tag', 'list'], ['tag', 'get'], ['tag', 'assign'], ['tag', 'remove'], ['tag', 'update'], ['tag', 'create'], ['tag', 'delete'], ['token', 'create'], ['token', 'list'], ['token', 'revoke']]) {
       const h = await h2o([...cmd, '--help']);
       assert.equal(h.code, 0, cmd.join(' '));
       assert.match(h.stdout, new RegExp(`Usage: h2o ${cmd.join(' ')}`));

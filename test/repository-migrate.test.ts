@@ -5,11 +5,15 @@
  * data folder that is opened again.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import pg from 'pg';
 import { pgSchema, serial, text } from 'drizzle-orm/pg-core';
 import { AppRepository } from '../src/repository/apps.ts';
 import { migrationsFolder, openDatabase } from '../src/repository/db.ts';
@@ -69,5 +73,44 @@ test('a PGlite data folder keeps its rows and is not migrated twice when opened 
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('migration 0005 gives each existing app name to the importer of its oldest version, squatted versions included', async () => {
+  const testDb = await createTestDatabase('migrate-names');
+  // The migrations up to 0004, as a server from before app_names ran them.
+  const older = mkdtempSync(join(tmpdir(), 'appstore-migrations-'));
+  const pool = new pg.Pool({ connectionString: testDb.url, max: 1 });
+  let d: Database | undefined;
+  try {
+    cpSync(migrationsFolder, older, { recursive: true });
+    const journal = JSON.parse(readFileSync(join(older, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> };
+    journal.entries = journal.entries.filter((e) => e.tag < '0005');
+    writeFileSync(join(older, 'meta', '_journal.json'), JSON.stringify(journal));
+    await migrate(drizzle(pool), { migrationsFolder: older });
+    const row = (name: string, version: string, owner: string, at: string) =>
+      sql`insert into apps (name, version, title, owner, owner_name, manifest, format, bundle_key, bundle_sha256, bundle_size, search_text, created_at)
+          values (${name}, ${version}, ${name}, ${owner}, ${`${owner}@example.com`}, '{}'::jsonb, 'wave', ${`apps/${name}/${version}`}, ${'c'.repeat(64)}, 1, '', ${at}::timestamptz)`;
+    const db = drizzle(pool);
+    await db.execute(row('ai.h2o.squatted', '2.0.0', 'bob', '2026-01-02T00:00:00Z'));
+    await db.execute(row('ai.h2o.squatted', '1.0.0', 'alice', '2026-01-01T00:00:00Z'));
+    await db.execute(row('ai.h2o.squatted', '1.1.0', 'alice', '2026-01-03T00:00:00Z'));
+    await db.execute(row('ai.h2o.carols', '0.1.0', 'carol', '2026-01-05T00:00:00Z'));
+    await pool.end();
+    d = await openDatabase({ url: testDb.url, poolSize: 2 });
+    const repo = new AppRepository(d);
+    assert.deepEqual(await repo.nameOwner('ai.h2o.squatted'), { name: 'ai.h2o.squatted', owner: 'alice', ownerName: 'alice@example.com' });
+    assert.equal((await repo.nameOwner('ai.h2o.carols'))?.owner, 'carol');
+    // bob's squatted version stays, under his name, but he may not add another.
+    assert.equal((await repo.getByNameVersion('ai.h2o.squatted', '2.0.0')).owner, 'bob');
+    await assert.rejects(
+      repo.create({ name: 'ai.h2o.squatted', version: '3.0.0', title: 'x', owner: 'bob', ownerName: 'bob', manifest: {}, format: 'wave', bundleKey: 'k', bundleSha256: 'd'.repeat(64), bundleSize: 1 }),
+      /not available to you/,
+    );
+  } finally {
+    await pool.end().catch(() => undefined);
+    await d?.close();
+    await testDb.drop();
+    rmSync(older, { recursive: true, force: true });
   }
 });

@@ -10,11 +10,11 @@ import { eq, sql } from 'drizzle-orm';
 import { canSeeApp } from '../src/auth/policy.ts';
 import { ConflictError, ForbiddenError, InvalidError, NotFoundError } from '../src/lib/errors.ts';
 import type { Principal, Viewer, Visibility } from '../src/lib/principal.ts';
-import { AppRepository } from '../src/repository/apps.ts';
+import { AppRepository, nameNotAvailable } from '../src/repository/apps.ts';
 import type { AppRecord, NewApp, VisibilityPolicy } from '../src/repository/apps.ts';
 import { openDatabase } from '../src/repository/db.ts';
 import type { Database } from '../src/repository/db.ts';
-import { appTags, apps } from '../src/repository/schema.ts';
+import { appNames, appTags, apps } from '../src/repository/schema.ts';
 import { TagRepository } from '../src/repository/tags.ts';
 import { createTestDatabase } from './support/pg-database.ts';
 import type { TestDatabase } from './support/pg-database.ts';
@@ -77,7 +77,7 @@ function repositorySuite(engine: string, openDb: () => Promise<{ database: Datab
       await cleanup?.();
     });
     beforeEach(async () => {
-      await database.db.execute(sql`truncate table app_tags, apps, tags`);
+      await database.db.execute(sql`truncate table app_tags, apps, tags, app_names`);
     });
 
     test('create stores every field and get returns it by id', async () => {
@@ -122,9 +122,59 @@ function repositorySuite(engine: string, openDb: () => Promise<{ database: Datab
     test('a second import of the same name and version is refused with ConflictError', async () => {
       const input = newApp({ name: 'ai.h2o.dup', version: '0.1.2' });
       await repo.create(input);
-      await rejection(repo.create({ ...input, owner: 'bob' }), ConflictError, /^app ai\.h2o\.dup version 0\.1\.2 already exists; bump \[App\] Version in app\.toml$/);
+      await rejection(repo.create({ ...input }), ConflictError, /^app ai\.h2o\.dup version 0\.1\.2 already exists; bump \[App\] Version in app\.toml$/);
       await repo.create({ ...input, version: '0.1.3' });
       assert.equal(await repo.countByOwner('alice'), 2);
+    });
+
+    test('an app name belongs to its first importer: others are refused before the version is looked at, admins (anyName) are not', async () => {
+      await repo.create(newApp({ name: 'ai.h2o.owned', version: '1.0.0' }));
+      const refusal = nameNotAvailable('ai.h2o.owned').message;
+      for (const version of ['1.0.0', '2.0.0']) {
+        const err = await rejection(repo.create(newApp({ name: 'ai.h2o.owned', version, owner: 'bob', ownerName: 'bob@example.com' })), ForbiddenError);
+        assert.equal(err.message, refusal, 'the same answer for an existing and a new version');
+      }
+      assert.deepEqual(await repo.nameOwner('ai.h2o.owned'), { name: 'ai.h2o.owned', owner: 'alice', ownerName: 'alice@example.com' });
+      await repo.create(newApp({ name: 'ai.h2o.owned', version: '1.1.0' }));
+      const byRoot = await repo.create(newApp({ name: 'ai.h2o.owned', version: '1.2.0', owner: 'root' }), { anyName: true });
+      assert.equal(byRoot.owner, 'root');
+      assert.equal((await repo.nameOwner('ai.h2o.owned'))?.owner, 'alice', 'an admin import does not take the name');
+      assert.equal(await repo.countByOwner('bob'), 0);
+      assert.equal(await repo.nameOwner('ai.h2o.never'), null);
+    });
+
+    test('transferName moves the name: the new owner imports, the old one is refused; an unknown name is NotFoundError', async () => {
+      await repo.create(newApp({ name: 'ai.h2o.moving', version: '1.0.0' }));
+      assert.deepEqual(await repo.transferName('ai.h2o.moving', { owner: 'bob', ownerName: 'bob@example.com' }), { name: 'ai.h2o.moving', owner: 'bob', ownerName: 'bob@example.com' });
+      await repo.create(newApp({ name: 'ai.h2o.moving', version: '2.0.0', owner: 'bob' }));
+      await rejection(repo.create(newApp({ name: 'ai.h2o.moving', version: '3.0.0' })), ForbiddenError, /not available to you/);
+      assert.equal((await repo.getByNameVersion('ai.h2o.moving', '1.0.0')).owner, 'alice', 'existing versions keep their owner');
+      await rejection(repo.transferName('ai.h2o.nobody', { owner: 'bob', ownerName: 'bob' }), NotFoundError, /app name ai\.h2o\.nobody not found/);
+      // Deleting every version leaves the name with its owner.
+      for (const v of ['1.0.0', '2.0.0']) await repo.delete((await repo.getByNameVersion('ai.h2o.moving', v)).id);
+      await rejection(repo.create(newApp({ name: 'ai.h2o.moving', version: '4.0.0' })), ForbiddenError);
+    });
+
+    test('first imports of one name by different users at once: exactly one user ends up with versions of it', async () => {
+      const owners = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
+      const results = await Promise.allSettled(owners.map((owner, i) => repo.create(newApp({ name: 'ai.h2o.race', version: `1.0.${i}`, owner, ownerName: owner }))));
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      assert.equal(ok.length, 1, results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join('\n'));
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof ForbiddenError, String(r.reason));
+      const winner = (ok[0] as PromiseFulfilledResult<AppRecord>).value.owner;
+      assert.equal((await repo.nameOwner('ai.h2o.race'))?.owner, winner);
+    });
+
+    test('a name whose versions have no owner row (imported by an older server) belongs to its oldest version\'s importer', async () => {
+      await repo.create(newApp({ name: 'ai.h2o.legacy', version: '1.0.0' }));
+      await repo.create(newApp({ name: 'ai.h2o.legacy', version: '1.1.0' }));
+      await database.db.delete(appNames).where(eq(appNames.name, 'ai.h2o.legacy'));
+      // A squat an older server let through, newer than alice's first version.
+      await repo.create(newApp({ name: 'ai.h2o.legacy', version: '9.0.0', owner: 'bob' }), { anyName: true });
+      await database.db.delete(appNames).where(eq(appNames.name, 'ai.h2o.legacy'));
+      assert.equal((await repo.nameOwner('ai.h2o.legacy'))?.owner, 'alice');
+      await rejection(repo.create(newApp({ name: 'ai.h2o.legacy', version: '9.1.0', owner: 'bob' })), ForbiddenError);
+      await repo.create(newApp({ name: 'ai.h2o.legacy', version: '1.2.0' }));
     });
 
     test('create rejects bad input naming the field', async () => {

@@ -168,6 +168,26 @@ describe('web UI in Chromium', { timeout: 300_000 }, () => {
     await page.context().close();
   });
 
+  test("a version someone else imported is marked with its importer in the app page's version list (issue #24 item 6)", async () => {
+    // Admins may import under any name; PRIVATE keeps it out of everyone else's views.
+    const rootsId = await imported('root', await bundleWithReadme('weather', '0.9.0'), 'PRIVATE');
+    try {
+      const { page, problems } = await open('root', `/apps/${ids.weather2}`);
+      const versions = page.getByRole('region', { name: 'Versions' });
+      await versions.getByRole('link', { name: '0.9.0' }).waitFor();
+      assert.equal(await versions.getByText('imported by root@example.com').count(), 1);
+      assert.equal(await versions.getByText(/imported by alice/).count(), 0, "the page's own owner's versions are not marked");
+      // As in the app page test below: the bundle's onerror attribute is reported against the CSP, nothing runs.
+      assert.deepEqual(
+        problems.filter((p) => !/^CSP: Executing inline event handler/.test(p)),
+        [],
+      );
+      await page.context().close();
+    } finally {
+      assert.equal((await t.fetch('root', `/api/v1/apps/${rootsId}`, { method: 'DELETE' })).status, 204);
+    }
+  });
+
   test('the app page renders the long description without running script from the bundle, with screenshots, versions and owner', async () => {
     const { page, problems } = await open('bob', '/');
     await page.getByRole('link', { name: 'Weather station' }).first().waitFor();

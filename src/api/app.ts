@@ -28,7 +28,7 @@ import { tagRoutes } from './routes/tags.ts';
 import { instanceRoutes, type InstanceBackend } from './routes/instances.ts';
 import { runtimeVersionRoutes } from './routes/runtime-versions.ts';
 import { DEFAULT_WEB_ROOT, webRoutes } from './routes/web.ts';
-import { AppListSchema, AppSchema, ErrorSchema, ImportResultSchema, MeSchema, TagSchema } from './schemas.ts';
+import { AppListSchema, AppNameOwnerSchema, AppSchema, ErrorSchema, ImportResultSchema, MeSchema, TagSchema } from './schemas.ts';
 import { InstanceListSchema, InstanceSchema, InstanceStatusDetailSchema, RuntimeVersionListSchema, RuntimeVersionSchema } from './schemas.ts';
 
 /** The instance side, asked before an app is deleted (routes/instances.ts cacheInstanceCounter counts over the instance cache). */
@@ -105,7 +105,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     // Name shared schemas by their $id (App, Tag, …) instead of def-0, def-1.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
-  for (const s of [ErrorSchema, TagSchema, AppSchema, AppListSchema, ImportResultSchema, MeSchema]) app.addSchema(s);
+  for (const s of [ErrorSchema, TagSchema, AppSchema, AppListSchema, AppNameOwnerSchema, ImportResultSchema, MeSchema]) app.addSchema(s);
   for (const s of [InstanceSchema, InstanceListSchema, InstanceStatusDetailSchema, RuntimeVersionSchema, RuntimeVersionListSchema]) app.addSchema(s);
 
   app.setErrorHandler(errorHandler);

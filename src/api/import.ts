@@ -13,7 +13,7 @@ import { inspectBundle } from '../bundle/inspect.ts';
 import { receiveToFile } from '../bundle/receive.ts';
 import { ConflictError, ForbiddenError, type FieldIssue } from '../lib/errors.ts';
 import type { Viewer, Visibility } from '../lib/principal.ts';
-import type { AppRecord } from '../repository/apps.ts';
+import { nameNotAvailable, type AppRecord } from '../repository/apps.ts';
 import { appBundleKey, appIconKey, appScreenshotKey } from '../storage/keys.ts';
 import type { ApiContext } from './app.ts';
 
@@ -44,7 +44,10 @@ export async function importBundle(ctx: ApiContext, viewer: Viewer, body: Readab
     const bundle = await inspectBundle(staged, ctx.limits);
     lap('inspect');
     const m = bundle.manifest;
-    // Cheap early answers before any blob is written; the insert re-checks both atomically.
+    // Cheap early answers before any blob is written; the insert re-checks them atomically.
+    // The name comes first: someone else's name gets one answer whatever versions it has (issue #24 item 6).
+    const nameOwner = await apps.nameOwner(m.app.name);
+    if (nameOwner && nameOwner.owner !== viewer.subject && !viewer.admin) throw nameNotAvailable(m.app.name);
     if (await apps.getByNameVersion(m.app.name, m.app.version).catch(() => null)) {
       throw new ConflictError(`app ${m.app.name} version ${m.app.version} already exists; bump [App] Version in app.toml and import again`);
     }
@@ -87,7 +90,7 @@ export async function importBundle(ctx: ApiContext, viewer: Viewer, body: Readab
         longDescription: bundle.longDescription ?? null,
         runtimeVersion: m.runtime.runtimeVersion ?? null,
       },
-      { appVersionLimit: viewer.admin ? undefined : config.scheduler.appVersionLimit },
+      { appVersionLimit: viewer.admin ? undefined : config.scheduler.appVersionLimit, anyName: viewer.admin },
     );
     lap('insert');
     stored.length = 0;

@@ -95,6 +95,26 @@ export const ImportQuerySchema = Type.Object({
 
 export const UpdateAppSchema = Type.Object({ visibility: VisibilitySchema }, { additionalProperties: false });
 
+export const AppNameParamSchema = Type.Object({ name: Type.String({ minLength: 1, maxLength: 200, description: '[App] Name from app.toml' }) });
+
+export const TransferAppNameSchema = Type.Object(
+  {
+    owner: Type.String({ minLength: 1, maxLength: 200, description: 'Subject of the new owner of the name.' }),
+    ownerName: Type.Optional(Type.String({ maxLength: 200, description: 'Display name of the new owner (default: the subject).' })),
+  },
+  { additionalProperties: false },
+);
+
+export const AppNameOwnerSchema = Type.Object(
+  {
+    name: Type.String(),
+    owner: Type.String({ description: 'Subject of the user who may import versions of this name (besides admins).' }),
+    ownerName: Type.String(),
+  },
+  { $id: 'AppNameOwner', description: 'Who owns an app name: its first importer, until an admin transfers it.' },
+);
+export type AppNameOwner = Static<typeof AppNameOwnerSchema>;
+
 export const NewTagSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$', description: 'Lowercase letters, digits, - _ and .' }),

@@ -30,6 +30,16 @@ export interface RawZipEntry {
   compressed?: Buffer;
   /** Local header offset written in the central directory (default: the real one); for overlapping entries. */
   centralOffset?: number;
+  /** Write the CRC-32 and sizes in a data descriptor after the data (flag bit 3), zero in the local header. */
+  dataDescriptor?: boolean;
+  /** Local header fields that disagree with the central directory (default: the same values). */
+  localMethod?: number;
+  localFlags?: number;
+  localCrc32?: number;
+  localCompressedSize?: number;
+  localUncompressedSize?: number;
+  /** Extra field of the local header (default: none), e.g. a zip64 record. */
+  localExtra?: Buffer;
 }
 
 const nativeCrc32 = (zlib as unknown as { crc32: (data: Buffer) => number }).crc32;
@@ -51,21 +61,32 @@ export function buildRawZip(entries: RawZipEntry[]): Buffer {
     const usize = e.declaredUncompressedSize ?? data.length;
     const name = bytes(e.name);
     const localName = bytes(e.localName ?? e.name);
-    const flags = (e.flags ?? 0) | 0x800; // UTF-8 names
+    const flags = (e.flags ?? 0) | 0x800 | (e.dataDescriptor ? 0x8 : 0); // UTF-8 names
+    const localExtra = e.localExtra ?? Buffer.alloc(0);
 
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(method, 8);
+    local.writeUInt16LE(e.localFlags ?? flags, 6);
+    local.writeUInt16LE(e.localMethod ?? method, 8);
     local.writeUInt16LE(0, 10);
     local.writeUInt16LE(0x21, 12); // 1980-01-01
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(usize, 22);
+    local.writeUInt32LE(e.localCrc32 ?? (e.dataDescriptor ? 0 : crc), 14);
+    local.writeUInt32LE(e.localCompressedSize ?? (e.dataDescriptor ? 0 : compressed.length), 18);
+    local.writeUInt32LE(e.localUncompressedSize ?? (e.dataDescriptor ? 0 : usize), 22);
     local.writeUInt16LE(localName.length, 26);
-    local.writeUInt16LE(0, 28);
-    locals.push(local, localName, compressed);
+    local.writeUInt16LE(localExtra.length, 28);
+    locals.push(local, localName, localExtra, compressed);
+    let descriptorLength = 0;
+    if (e.dataDescriptor) {
+      const descriptor = Buffer.alloc(16);
+      descriptor.writeUInt32LE(0x08074b50, 0);
+      descriptor.writeUInt32LE(crc, 4);
+      descriptor.writeUInt32LE(compressed.length, 8);
+      descriptor.writeUInt32LE(usize, 12);
+      locals.push(descriptor);
+      descriptorLength = descriptor.length;
+    }
 
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
@@ -89,7 +110,7 @@ export function buildRawZip(entries: RawZipEntry[]): Buffer {
     central.writeUInt32LE(e.centralOffset ?? offset, 42);
     centrals.push(central, name);
 
-    offset += local.length + localName.length + compressed.length;
+    offset += local.length + localName.length + localExtra.length + compressed.length + descriptorLength;
   }
   const cd = Buffer.concat(centrals);
   const eocd = Buffer.alloc(22);

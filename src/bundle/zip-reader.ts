@@ -168,6 +168,151 @@ function structuralIssues(files: UnzipperFile[], entries: ZipEntry[], centralDir
   return issues;
 }
 
+/** General purpose flag bits the two headers must agree on. */
+const FLAG_ENCRYPTED = 0x1;
+const FLAG_DATA_DESCRIPTOR = 0x8;
+const FLAG_STRONG_ENCRYPTION = 0x40;
+const FLAG_UTF8 = 0x800;
+/** Issues listed one by one before the rest are summed up. */
+const MAX_LOCAL_HEADER_ISSUES = 20;
+
+const FIX_LOCAL_HEADER = 're-create the archive with a standard zip tool (or `h2o bundle`)';
+
+/** The local header's copy of the sizes, from its zip64 extra field where they are 0xffffffff. */
+function localSizes(header: Buffer, extra: Buffer): { compressed: number; uncompressed: number } | string {
+  let compressed = header.readUInt32LE(18);
+  let uncompressed = header.readUInt32LE(22);
+  if (compressed !== 0xffffffff && uncompressed !== 0xffffffff) return { compressed, uncompressed };
+  for (let at = 0; at + 4 <= extra.length; ) {
+    const id = extra.readUInt16LE(at);
+    const size = extra.readUInt16LE(at + 2);
+    if (at + 4 + size > extra.length) break;
+    if (id === 0x0001) {
+      // In a local header the zip64 field holds both sizes, uncompressed first.
+      if (size < 16) return 'has a zip64 extra field too short to hold both sizes';
+      uncompressed = safeNumber(extra.readBigUInt64LE(at + 4), 'zip64 uncompressed size');
+      compressed = safeNumber(extra.readBigUInt64LE(at + 12), 'zip64 compressed size');
+      return { compressed, uncompressed };
+    }
+    at += 4 + size;
+  }
+  return 'declares zip64 sizes (0xffffffff) but has no zip64 extra field holding them';
+}
+
+/**
+ * What is wrong with entry `e`'s local header, compared with its central
+ * directory record: tools that read the local headers (streaming unzippers,
+ * the launcher's extraction) would otherwise see a different archive from
+ * the one the import checked. Sizes and CRC-32 may be zero in the local
+ * header of an entry whose data descriptor (flag bit 3) carries them.
+ */
+function localHeaderProblems(e: ZipEntry, centralFlags: number, header: Buffer, localName: Buffer, extra: Buffer): string[] {
+  const out: string[] = [];
+  if (!localName.equals(e.nameBytes)) {
+    out.push(`names a different file in its local header (${JSON.stringify(localName.toString('utf8'))})`);
+  }
+  const flags = header.readUInt16LE(6);
+  for (const [bit, what] of [
+    [FLAG_ENCRYPTED, 'encryption'],
+    [FLAG_STRONG_ENCRYPTION, 'strong encryption'],
+    [FLAG_DATA_DESCRIPTOR, 'data descriptor'],
+  ] as const) {
+    if ((flags & bit) !== (centralFlags & bit)) out.push(`has the ${what} flag ${flags & bit ? 'set' : 'clear'} in its local header but ${centralFlags & bit ? 'set' : 'clear'} in the central directory`);
+  }
+  // The UTF-8 flag decides how a non-ASCII name is read; for an ASCII name it changes nothing.
+  if ((flags & FLAG_UTF8) !== (centralFlags & FLAG_UTF8) && e.nameBytes.some((b) => b > 0x7f)) {
+    out.push('has the UTF-8 name flag in only one of its headers, so tools read its name differently');
+  }
+  const method = header.readUInt16LE(8);
+  if (method !== e.method) out.push(`uses compression method ${method} in its local header but ${e.method} in the central directory`);
+  const deferred = (centralFlags & FLAG_DATA_DESCRIPTOR) !== 0;
+  const agrees = (local: number, central: number) => local === central || (deferred && local === 0);
+  const crc = header.readUInt32LE(14);
+  if (!agrees(crc, e.crc32)) out.push(`has CRC-32 ${crc.toString(16).padStart(8, '0')} in its local header but ${e.crc32.toString(16).padStart(8, '0')} in the central directory`);
+  const sizes = localSizes(header, extra);
+  if (typeof sizes === 'string') out.push(sizes);
+  else {
+    if (!agrees(sizes.compressed, e.compressedSize)) out.push(`has compressed size ${sizes.compressed} in its local header but ${e.compressedSize} in the central directory`);
+    if (!agrees(sizes.uncompressed, e.uncompressedSize)) out.push(`has size ${sizes.uncompressed} in its local header but ${e.uncompressedSize} in the central directory`);
+  }
+  return out;
+}
+
+/**
+ * Positional reads served from one 64 KiB window read ahead, for reading
+ * many small records in file order (local headers of small entries sit next
+ * to each other): a few reads instead of two per entry.
+ */
+class WindowReader {
+  private window: Buffer = Buffer.alloc(0);
+  private windowStart = 0;
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly end: number,
+  ) {}
+  async read(position: number, length: number): Promise<Buffer> {
+    if (position < this.windowStart || position + length > this.windowStart + this.window.length) {
+      this.windowStart = position;
+      this.window = await readAt(this.handle, position, Math.max(length, Math.min(64 * 1024, this.end - position)));
+    }
+    return this.window.subarray(position - this.windowStart, position - this.windowStart + length);
+  }
+}
+
+/**
+ * Reads every entry's local header and checks it against the central
+ * directory (issue #24 item 8a: an archive whose headers disagree imported
+ * but never started). Returns where each entry's data starts.
+ */
+async function checkLocalHeaders(handle: FileHandle, files: UnzipperFile[], entries: ZipEntry[], centralDirectoryOffset: number): Promise<Map<ZipEntry, number>> {
+  const issues: FieldIssue[] = [];
+  let more = 0;
+  const report = (path: string, message: string) => {
+    if (issues.length < MAX_LOCAL_HEADER_ISSUES) issues.push({ path, message: `${message}; ${FIX_LOCAL_HEADER}` });
+    else more++;
+  };
+  const starts = new Map<ZipEntry, number>();
+  const reader = new WindowReader(handle, centralDirectoryOffset);
+  // In file order, so the reader's window moves forward only.
+  const order = entries.map((_, i) => i).sort((a, b) => entries[a]!.localHeaderOffset - entries[b]!.localHeaderOffset);
+  for (const i of order) {
+    const e = entries[i]!;
+    const path = e.name || `entry #${i}`;
+    // One read for the fixed part and the name as long as the central directory says it is.
+    const want = 30 + e.nameBytes.length;
+    if (e.localHeaderOffset + want > centralDirectoryOffset) {
+      report(path, 'has a local header offset that points past the entries');
+      continue;
+    }
+    const head = await reader.read(e.localHeaderOffset, want);
+    if (head.readUInt32LE(0) !== LOCAL_HEADER_SIGNATURE) {
+      report(path, 'has no local header where the central directory points (signature missing)');
+      continue;
+    }
+    const nameLength = head.readUInt16LE(26);
+    const extraLength = head.readUInt16LE(28);
+    const start = e.localHeaderOffset + 30 + nameLength + extraLength;
+    if (start + e.compressedSize > centralDirectoryOffset) {
+      report(path, 'has a local header or data that runs into the central directory');
+      continue;
+    }
+    const localName = nameLength === e.nameBytes.length ? head.subarray(30) : await reader.read(e.localHeaderOffset + 30, nameLength);
+    const extra = extraLength ? await reader.read(e.localHeaderOffset + 30 + nameLength, extraLength) : Buffer.alloc(0);
+    for (const problem of localHeaderProblems(e, files[i]!.flags, head, localName, extra)) report(path, problem);
+    starts.set(e, start);
+  }
+  // With the real header lengths known, no entry's data may reach the next local header.
+  const byOffset = [...starts.keys()].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+  for (let i = 0; i + 1 < byOffset.length; i++) {
+    const e = byOffset[i]!;
+    const next = byOffset[i + 1]!;
+    if (starts.get(e)! + e.compressedSize > next.localHeaderOffset) report(next.name, `starts inside the data of ${e.name} (overlapping entries)`);
+  }
+  if (more) issues.push({ path: 'bundle', message: `and ${more} more local header problems; ${FIX_LOCAL_HEADER}` });
+  if (issues.length) throw new InvalidError('the bundle is refused: local file headers disagree with the central directory', issues);
+  return starts;
+}
+
 /** Size limits on declared sizes: total and per-entry ratio. */
 function checkDeclaredSizes(entries: ZipEntry[], limits: BundleLimits): number {
   let total = 0;
@@ -265,13 +410,15 @@ export class ZipArchive {
     readonly size: number,
     /** Sum of declared decompressed sizes. */
     readonly uncompressedBytes: number,
-    private readonly centralDirectoryOffset: number,
+    /** Where each entry's data starts, from its checked local header. */
+    private readonly dataStarts: Map<ZipEntry, number>,
   ) {}
 
   /**
    * Opens `path` and applies every header-level check (no entry is
    * decompressed): size, entry count, names, types, duplicates, overlaps,
-   * total size and per-entry ratio. Throws InvalidError or TooLargeError.
+   * total size and per-entry ratio, and every local header against the
+   * central directory. Throws InvalidError or TooLargeError.
    */
   static async open(path: string, limits: BundleLimits): Promise<ZipArchive> {
     checkLimits(limits);
@@ -299,7 +446,8 @@ export class ZipArchive {
       const issues = structuralIssues(files, entries, eocd.centralDirectoryOffset);
       if (issues.length) throw new InvalidError('the bundle is refused', issues);
       const total = checkDeclaredSizes(entries, limits);
-      return new ZipArchive(path, handle, entries, size, total, eocd.centralDirectoryOffset);
+      const dataStarts = await checkLocalHeaders(handle, files, entries, eocd.centralDirectoryOffset);
+      return new ZipArchive(path, handle, entries, size, total, dataStarts);
     } catch (err) {
       await handle.close();
       throw err;
@@ -315,22 +463,15 @@ export class ZipArchive {
     return this.entries.find((e) => e.name === name);
   }
 
-  /** Offset of the entry's data, after checking its local header agrees with the central directory. */
-  private async dataStart(e: ZipEntry): Promise<number> {
-    const header = await readAt(this.handle, e.localHeaderOffset, 30);
-    if (header.readUInt32LE(0) !== LOCAL_HEADER_SIGNATURE) throw corrupt(`${e.name}: local header signature missing`);
-    const nameLength = header.readUInt16LE(26);
-    const extraLength = header.readUInt16LE(28);
-    const localName = await readAt(this.handle, e.localHeaderOffset + 30, nameLength);
-    // Different names in the two headers make different tools see different files.
-    if (!localName.equals(e.nameBytes)) throw corrupt(`${e.name}: the local header names a different file (${localName.toString('utf8')})`);
-    const start = e.localHeaderOffset + 30 + nameLength + extraLength;
-    if (start + e.compressedSize > this.centralDirectoryOffset) throw corrupt(`${e.name}: entry data runs past the end of the entries`);
+  /** Offset of the entry's data; open() checked every local header against the central directory. */
+  private dataStart(e: ZipEntry): number {
+    const start = this.dataStarts.get(e);
+    if (start === undefined) throw new Error(`${e.name} is not an entry of ${this.path}`);
     return start;
   }
 
   private async decompressed(e: ZipEntry): Promise<Readable[]> {
-    const start = await this.dataStart(e);
+    const start = this.dataStart(e);
     const raw = Readable.from(readRange(this.handle, start, e.compressedSize), { objectMode: false });
     return e.method === 8 ? [raw, zlib.createInflateRaw()] : [raw];
   }

@@ -12,7 +12,7 @@ import { isVisibility } from '../lib/principal.ts';
 import type { Viewer, Visibility } from '../lib/principal.ts';
 import type { Database, Db } from './db.ts';
 import { isPgError, isUuid, UNIQUE_VIOLATION } from './pg-errors.ts';
-import { appTags, apps, tags } from './schema.ts';
+import { appNames, appTags, apps, tags } from './schema.ts';
 import type { BundleFormat, StoredFile } from './schema.ts';
 import { tagColumns } from './tags.ts';
 import type { TagRecord } from './tags.ts';
@@ -99,6 +99,13 @@ export interface AppPage {
   nextCursor?: string;
 }
 
+/** Who owns an app name (issue #24 item 6): only they, and admins, may import versions of it. */
+export interface AppNameOwner {
+  name: string;
+  owner: string;
+  ownerName: string;
+}
+
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
 const MAX_SEARCH = 200;
@@ -115,17 +122,24 @@ export class AppRepository {
   }
 
   /**
-   * Stores a new app version. ConflictError when the name + version exists;
+   * Stores a new app version. The first version of a name makes the
+   * importer the name's owner; a version of a name someone else owns is
+   * refused with nameNotAvailable (unless `anyName`, for admins), before
+   * anything else is checked, so the answer says nothing about which
+   * versions exist. ConflictError when the name + version exists;
    * ForbiddenError when the owner already has `appVersionLimit` apps. The
    * count and the insert share a transaction holding a per-owner lock, so
    * concurrent imports cannot pass the limit together.
    */
-  async create(input: NewApp, opts: { appVersionLimit?: number } = {}): Promise<AppRecord> {
+  async create(input: NewApp, opts: { appVersionLimit?: number; anyName?: boolean } = {}): Promise<AppRecord> {
     validateNewApp(input);
     const limit = opts.appVersionLimit;
     let row: AppRow | undefined;
     try {
       row = await this.db.transaction(async (tx) => {
+        // The name row stays locked until commit: a transfer cannot slip in between check and insert.
+        const name = await claimName(tx, input.name, { owner: input.owner, ownerName: input.ownerName });
+        if (name.owner !== input.owner && !opts.anyName) throw nameNotAvailable(input.name);
         if (limit !== undefined) {
           // Serializes imports by the same owner until commit; other owners are not held up.
           await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`appstore:app-owner:${input.owner}`}, 0))`);
@@ -177,6 +191,32 @@ export class AppRepository {
     }
     if (!row) throw new Error('insert returned no row');
     return { ...row, tags: [] };
+  }
+
+  /** Who owns app name `name`; null when nobody has imported it. */
+  async nameOwner(name: string): Promise<AppNameOwner | null> {
+    const [row] = await this.db.select({ name: appNames.name, owner: appNames.owner, ownerName: appNames.ownerName }).from(appNames).where(eq(appNames.name, name)).limit(1);
+    return row ?? (await firstImporter(this.db, name));
+  }
+
+  /**
+   * Gives app name `name` to another owner (admins; the route checks). The
+   * versions keep the owner who imported them; only who may import further
+   * versions changes. NotFoundError when nobody has imported the name.
+   */
+  async transferName(name: string, to: { owner: string; ownerName: string }): Promise<AppNameOwner> {
+    if (!to.owner) throw new InvalidError('invalid owner', [{ path: 'owner', message: 'owner is required: the subject of the new owner' }]);
+    return this.db.transaction(async (tx) => {
+      const current = await claimName(tx, name, null);
+      if (!current) throw new NotFoundError(`app name ${name} not found; nobody has imported it`);
+      const [row] = await tx
+        .update(appNames)
+        .set({ owner: to.owner, ownerName: to.ownerName || to.owner, updatedAt: sql`now()` })
+        .where(eq(appNames.name, name))
+        .returning({ name: appNames.name, owner: appNames.owner, ownerName: appNames.ownerName });
+      if (!row) throw new Error('update returned no row');
+      return row;
+    });
   }
 
   /** One app version by id; NotFoundError when absent or when `id` is not a uuid. */
@@ -323,6 +363,47 @@ export class AppRepository {
     const byApp = await this.tagsByApp(rows.map((r) => r.id));
     return rows.map((r) => ({ ...r, tags: byApp.get(r.id) ?? [] }));
   }
+}
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/**
+ * The owner row of app name `name`, locked until the transaction ends. A
+ * name without a row gets one: its oldest version's importer (versions
+ * imported by a server older than the app_names table), else `claimant`
+ * (null: claim nothing, answer null). Two first imports racing: the second
+ * insert waits for the first to commit, does nothing, and reads its row.
+ */
+async function claimName(tx: Tx, name: string, claimant: { owner: string; ownerName: string }): Promise<AppNameOwner>;
+async function claimName(tx: Tx, name: string, claimant: null): Promise<AppNameOwner | null>;
+async function claimName(tx: Tx, name: string, claimant: { owner: string; ownerName: string } | null): Promise<AppNameOwner | null> {
+  const read = async () => {
+    const [row] = await tx.select({ name: appNames.name, owner: appNames.owner, ownerName: appNames.ownerName }).from(appNames).where(eq(appNames.name, name)).for('update').limit(1);
+    return row;
+  };
+  const existing = await read();
+  if (existing) return existing;
+  const first = (await firstImporter(tx, name)) ?? (claimant && { name, ...claimant });
+  if (!first) return null;
+  await tx.insert(appNames).values({ name, owner: first.owner, ownerName: first.ownerName }).onConflictDoNothing();
+  const row = await read();
+  if (!row) throw new Error(`app name ${name} has no owner row after claiming it`);
+  return row;
+}
+
+/** The importer of the oldest stored version of `name`, or null. */
+async function firstImporter(db: Db | Tx, name: string): Promise<AppNameOwner | null> {
+  const [row] = await db.select({ owner: apps.owner, ownerName: apps.ownerName }).from(apps).where(eq(apps.name, name)).orderBy(asc(apps.createdAt), asc(apps.id)).limit(1);
+  return row ? { name, ...row } : null;
+}
+
+/**
+ * The one answer to "you may not import under this name": the same whether
+ * or not the caller can see any version of it, so a PRIVATE app's versions
+ * stay unknown to them (the name itself is taken either way).
+ */
+export function nameNotAvailable(name: string): ForbiddenError {
+  return new ForbiddenError(`app name ${name} is not available to you: another user owns it; choose another [App] Name in app.toml, or ask an admin to transfer the name to you`);
 }
 
 const NOTHING = Symbol('nothing visible');

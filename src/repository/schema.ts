@@ -68,6 +68,20 @@ export const apps = pgTable(
   ],
 );
 
+/**
+ * Who owns each app name: the first importer of any version of it (issue #24
+ * item 6), until an admin transfers it. Only the name's owner (and admins)
+ * may import further versions. A row outlives the versions of its name, so
+ * deleting every version does not hand the name to the next importer.
+ */
+export const appNames = pgTable('app_names', {
+  name: text('name').primaryKey(),
+  owner: text('owner').notNull(),
+  ownerName: text('owner_name').notNull(),
+  createdAt: timestampColumn('created_at'),
+  updatedAt: timestampColumn('updated_at'),
+});
+
 /** Labels on apps; visitor_roles also open ALL_USERS apps to visitors holding one of them. */
 export const tags = pgTable(
   'tags',

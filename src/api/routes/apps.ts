@@ -9,7 +9,7 @@ import type { Viewer } from '../../lib/principal.ts';
 import type { AppRecord } from '../../repository/apps.ts';
 import type { ApiContext } from '../app.ts';
 import { importBundle, type ImportTimings } from '../import.ts';
-import { AppListQuerySchema, IdParamSchema, ImportQuerySchema, TagRefParamSchema, UpdateAppSchema, type App } from '../schemas.ts';
+import { AppListQuerySchema, AppNameParamSchema, IdParamSchema, TransferAppNameSchema, ImportQuerySchema, TagRefParamSchema, UpdateAppSchema, type App } from '../schemas.ts';
 import { toApiTag } from './tags.ts';
 
 /** Full URL pattern of the bundle download, the one route launcher tokens open. */
@@ -180,6 +180,26 @@ export function appRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         const s = a.screenshots[request.params.n];
         if (!s) throw new NotFoundError(`app ${a.id} has no screenshot ${request.params.n}`);
         return sendImage(s.key, s.type, reply);
+      },
+    );
+
+    // App names belong to their first importer (issue #24 item 6); admins move them.
+    app.put(
+      '/app-names/:name/owner',
+      {
+        schema: {
+          tags: ['apps'],
+          summary: 'Give an app name to another owner (admins): from then on only they (and admins) import versions of it; existing versions keep their owners',
+          params: AppNameParamSchema,
+          body: TransferAppNameSchema,
+          response: { 200: { $ref: 'AppNameOwner#' } },
+        },
+      },
+      async (request) => {
+        if (!request.viewer?.admin) throw new ForbiddenError('only admins can transfer an app name');
+        const out = await apps.transferName(request.params.name, { owner: request.body.owner, ownerName: request.body.ownerName ?? request.body.owner });
+        request.log.info({ appName: out.name, owner: out.owner, by: request.viewer.subject }, 'app name transferred');
+        return out;
       },
     );
 

@@ -1,4 +1,4 @@
-/** `h2o app list|get|update|delete|download`: the catalog of app versions. */
+/** `h2o app list|get|update|run|delete|transfer|download`: the catalog of app versions. */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Option, type Command } from 'commander';
-import type { App, AppList } from '../../api/schemas.ts';
+import type { App, AppList, AppNameOwner } from '../../api/schemas.ts';
 import { InvalidError } from '../../lib/errors.ts';
 import { ServerError } from '../client.ts';
 import type { CliContext } from '../context.ts';
@@ -141,6 +141,20 @@ Examples:
       const client = await openClient(ctx, cmd);
       await client.request('DELETE', `/apps/${encodeURIComponent(id)}`);
       ctx.stdout.write(`app ${id} deleted\n`);
+    });
+
+  app
+    .command('transfer')
+    .description('Give an app name to another user (admins): from then on only they (and admins) import versions of it; existing versions keep their owners.')
+    .argument('<name>', '[App] Name from app.toml')
+    .argument('<user>', "the new owner's subject (as `h2o config show` prints it for them)")
+    .option('--user-name <name>', "the new owner's display name (default: the subject)")
+    .addOption(outputOption())
+    .addHelpText('after', '\nExample:\n  $ h2o app transfer ai.h2o.wave.tour alice --user-name alice@example.com\n')
+    .action(async (name: string, user: string, opts: { userName?: string; output: OutputFormat }, cmd: Command) => {
+      const client = await openClient(ctx, cmd);
+      const out = await client.json<AppNameOwner>('PUT', `/app-names/${encodeURIComponent(name)}/owner`, { json: { owner: user, ...(opts.userName ? { ownerName: opts.userName } : {}) } });
+      print(ctx.stdout, opts.output, out, () => `app name ${out.name} now belongs to ${out.ownerName === out.owner ? out.owner : `${out.ownerName} (${out.owner})`}\n`);
     });
 
   app

@@ -156,6 +156,8 @@ export function AppPage(props: { id: string; me: Me }) {
                   <Link href={`/apps/${v.id}`}>{v.version}</Link>
                 )}{' '}
                 <span class="muted small">{new Date(v.createdAt).toLocaleDateString()}</span>
+                {/* A version someone else imported (an admin, or a squat from before names had owners) says whose it is. */}
+                {v.owner !== a.owner && <span class="small"> imported by {v.ownerName || v.owner}</span>}
               </li>
             ))}
           </ul>
