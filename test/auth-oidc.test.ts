@@ -99,7 +99,7 @@ describe('browser sign-in with OIDC', () => {
     const { jar } = await browserSignIn('alice');
     const cookie = jar.header();
     assert.equal((await me({ cookie })).signedIn, true);
-    const r = await fetch(`${url}/auth/logout`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    const r = await fetch(`${url}/auth/logout`, { method: 'POST', redirect: 'manual', headers: { cookie, origin: new URL(url).origin, 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
     assert.equal(r.status, 303);
     const to = new URL(r.headers.get('location')!);
     assert.equal(`${to.origin}${to.pathname}`, `${issuer}/session/end`);

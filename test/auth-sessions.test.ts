@@ -135,10 +135,10 @@ describe('browser sessions with OIDC', () => {
 
   test('a platform token created from a browser session acts as the user, also without the session', async () => {
     const cookie = await browserSignIn('alice');
-    const r = await fetch(`${url}/api/v1/tokens`, { method: 'POST', headers: { cookie: `appstore_session=${cookie}`, 'content-type': 'application/json' }, body: '{"name":"from the browser"}' });
+    const r = await fetch(`${url}/api/v1/tokens`, { method: 'POST', headers: { cookie: `appstore_session=${cookie}`, origin: new URL(url).origin, 'content-type': 'application/json' }, body: '{"name":"from the browser"}' });
     assert.equal(r.status, 201);
     const { token } = (await r.json()) as { token: string };
-    await fetch(`${url}/auth/logout`, { method: 'POST', redirect: 'manual', headers: { cookie: `appstore_session=${cookie}` } });
+    await fetch(`${url}/auth/logout`, { method: 'POST', redirect: 'manual', headers: { cookie: `appstore_session=${cookie}`, origin: new URL(url).origin } });
     const m = (await (await fetch(`${url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).json()) as { subject: string; roles: string[] };
     assert.deepEqual([m.subject, m.roles], ['alice', ['full-access']]);
   });

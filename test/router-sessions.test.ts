@@ -304,7 +304,7 @@ describe('DOMAIN mode: the session hand-off', () => {
   test('signing out on the main host ends the instance sessions too', async () => {
     const b = new Browser();
     assert.equal((await b.open(instanceURL('team'), 'alice')).page.status, 200);
-    const out = await b.request(mainURL('/auth/logout'), { method: 'POST', body: '', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const out = await b.request(mainURL('/auth/logout'), { method: 'POST', body: '', headers: { origin: new URL(mainURL('/')).origin, 'content-type': 'application/x-www-form-urlencoded' } });
     assert.equal(out.status, 303);
     // The router trusts an authentication result for VIEWER_CACHE_MS.
     await waitFor('the instance session to end', async () => (await b.request(instanceURL('team'))).status === 302, VIEWER_CACHE_MS + 10_000, 250);

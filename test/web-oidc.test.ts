@@ -9,6 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { USERS } from './support/oidc.ts';
 import { startOidcApi, type OidcApi } from './support/oidc-api.ts';
@@ -98,6 +100,49 @@ describe('OIDC sign-in in the web UI', { timeout: 180_000 }, () => {
     await page.waitForURL(`${server.url}/`);
     await page.getByTestId('user-name').filter({ hasText: 'Alice Example' }).waitFor();
     assert.deepEqual(problems, []);
+    await ctx.close();
+  });
+});
+
+describe('cross-site request forgery from a same-site page (issue #24 item 3)', { timeout: 180_000 }, () => {
+  let evil: Server;
+  after(() => evil?.close());
+
+  test('a page on another port of the same host (same-site, as instance hosts are) cannot sign the user out nor create a token with no-cors POSTs; the store\'s own pages still can', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto(`${server.url}/auth/login?return=%2F`);
+    await providerLogin(page, 'alice');
+    await page.waitForURL(`${server.url}/`);
+    const session = (await ctx.cookies(server.url)).find((c) => c.name === 'appstore_session')!;
+    const cookie = `appstore_session=${session.value}`;
+    const tokenNames = async () => ((await (await fetch(`${server.url}/api/v1/tokens`, { headers: { cookie, origin: server.url } })).json()) as { items?: Array<{ name: string }> }).items?.map((t) => t.name) ?? [];
+
+    // The attacker's page: what an app could serve on its instance host. Body-less and simple-body no-cors POSTs.
+    const attack = `<!doctype html><title>app</title><script>
+      Promise.all([
+        fetch(${JSON.stringify(`${server.url}/api/v1/tokens`)}, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' }, body: '{"name":"forged"}' }),
+        fetch(${JSON.stringify(`${server.url}/auth/logout`)}, { method: 'POST', mode: 'no-cors', credentials: 'include' }),
+      ]).finally(() => { document.title = 'done'; });
+    </script>`;
+    evil = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(attack));
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+    const evilURL = `http://127.0.0.1:${(evil.address() as AddressInfo).port}/`;
+    const seen: string[] = [];
+    ctx.on('request', (r) => { if (r.url().startsWith(server.url) && r.method() === 'POST') seen.push(`${r.method()} ${r.url()} cookie=${/appstore_session/.test(r.headers().cookie ?? '')}`); });
+    await page.goto(evilURL);
+    await page.waitForFunction('document.title === "done"');
+    // The browser did send both, with the session cookie: only the server's check stands in the way.
+    assert.equal(seen.length, 2, seen.join('\n'));
+    const me = (await (await fetch(`${server.url}/api/v1/me`, { headers: { cookie } })).json()) as { signedIn: boolean };
+    assert.equal(me.signedIn, true, 'the forged logout ended the session');
+    assert.ok(!(await tokenNames()).includes('forged'), 'the forged POST created a token');
+
+    // The same requests from the store's own origin work (so the refusal above is the origin check, not the request).
+    await page.goto(`${server.url}/`);
+    const status = await page.evaluate(`fetch('/api/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"own page"}' }).then((r) => r.status)`);
+    assert.equal(status, 201);
+    assert.ok((await tokenNames()).includes('own page'));
     await ctx.close();
   });
 });

@@ -17,6 +17,8 @@ import type { TagRepository } from '../repository/tags.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { Registry } from 'prom-client';
 import { isLauncherToken } from '../auth/launcher-token.ts';
+import { csrfRefusal } from '../auth/csrf.ts';
+import { publicScheme } from '../config/instance-url.ts';
 import { ForbiddenError } from '../lib/errors.ts';
 import { errorHandler } from './errors.ts';
 import { appRoutes, BUNDLE_ROUTE } from './routes/apps.ts';
@@ -122,6 +124,9 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
       return;
     }
     const id = await deps.auth.identify(request);
+    // Cookie- and loopback-authorised writes must come from our own origin (src/auth/csrf.ts).
+    const refused = csrfRefusal({ method: request.method, via: id.via, headers: request.headers }, publicScheme(deps.config));
+    if (refused) throw new ForbiddenError(refused);
     request.viewer = id.viewer;
     request.authVia = id.via;
   });
