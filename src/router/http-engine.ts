@@ -169,7 +169,8 @@ export class NodeHttpEngine extends EventEmitter implements ProxyEngine {
       upSocket.setNoDelay?.(true);
       client.setNoDelay?.(true);
       client.setTimeout?.(0);
-      client.write(rawHead(101, ur.statusMessage || 'Switching Protocols', ur.rawHeaders));
+      // A 101 is an answer like any other: the app may not set the platform's cookies in it (issue #24 item 2).
+      client.write(rawHead(101, ur.statusMessage || 'Switching Protocols', withoutPlatformCookies(ur.rawHeaders, o.platformCookie)));
       if (upHead.length) client.write(upHead);
       if (head.length) upSocket.write(head);
       upSocket.pipe(client).pipe(upSocket);
@@ -178,7 +179,10 @@ export class NodeHttpEngine extends EventEmitter implements ProxyEngine {
     up.once('response', (ur) => {
       // The body arrives de-chunked, so it is delimited by closing the connection.
       const kept: string[] = [];
-      for (let i = 0; i < ur.rawHeaders.length; i += 2) if (!/^(connection|keep-alive|transfer-encoding)$/i.test(ur.rawHeaders[i]!)) kept.push(ur.rawHeaders[i]!, ur.rawHeaders[i + 1]!);
+      for (let i = 0; i < ur.rawHeaders.length; i += 2) {
+        const k = ur.rawHeaders[i]!;
+        if (!/^(connection|keep-alive|transfer-encoding)$/i.test(k) && !setsPlatformCookie(k.toLowerCase(), ur.rawHeaders[i + 1]!, o.platformCookie)) kept.push(k, ur.rawHeaders[i + 1]!);
+      }
       socket.write(rawHead(ur.statusCode ?? 502, ur.statusMessage ?? '', [...kept, 'connection', 'close']));
       ur.pipe(socket);
     });

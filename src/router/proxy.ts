@@ -120,7 +120,7 @@ export class UpstreamProxy {
 
   /** Proxies a websocket upgrade (its own connection: upgraded sockets leave the pool). */
   ws(req: IncomingMessage, socket: Duplex, head: Buffer, target: { host: string; port: number }, onError: (f: UpstreamFailure) => void): void {
-    this.engine.ws(req, socket, head, { target: { host: target.host, port: target.port, protocol: 'http:' }, agent: false, xfwd: false }, (err) => onError(classifyUpstreamError(err)));
+    this.engine.ws(req, socket, head, { target: { host: target.host, port: target.port, protocol: 'http:' }, agent: false, xfwd: false, ...(this.opts.platformCookie ? { platformCookie: this.opts.platformCookie } : {}) }, (err) => onError(classifyUpstreamError(err)));
   }
 
   close(): void {
