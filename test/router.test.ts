@@ -279,11 +279,16 @@ describe('state pages', () => {
     assert.match(r.body, /is starting/);
   });
 
-  test('suspended: resume offered to the owner only', async () => {
+  test('suspended: resume offered to the owner only; on a DOMAIN instance host as a link to the store\'s page, never a cross-origin POST', async () => {
     const owner = await open('DOMAIN', 'sleepy', '/', { user: 'alice' });
     assert.equal(owner.status, 503);
-    assert.match(owner.body, /<button id="act">Resume<\/button>/);
-    assert.ok(owner.body.includes(`http://localhost:${servers.DOMAIN.port}/api/v1/instances/sleepy/resume`));
+    // The API refuses cookie writes from instance hosts (issue #24 item 3), so the button would do nothing there.
+    assert.ok(owner.body.includes(`<a href="http://localhost:${servers.DOMAIN.port}/instances/sleepy">Resume it in the app store</a>`), owner.body);
+    assert.doesNotMatch(owner.body, /<button|fetch\(|no-cors/);
+    const same = await open('BASE_URL', 'sleepy', '/', { user: 'alice' });
+    assert.equal(same.status, 503);
+    assert.match(same.body, /<button id="act">Resume<\/button>/);
+    assert.ok(same.body.includes(`fetch("/api/v1/instances/sleepy/resume",{method:'POST',credentials:'include',mode:'same-origin'})`), same.body);
     const other = await open('DOMAIN', 'sleepy', '/', { user: 'bob' });
     assert.equal(other.status, 503);
     assert.doesNotMatch(other.body, /<button/);

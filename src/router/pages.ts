@@ -14,8 +14,10 @@ export interface Page {
   message: string;
   /** Seconds after which the page reloads itself. */
   refreshSeconds?: number;
-  /** A POST button (resume): the page calls `url` and reloads. */
-  action?: { label: string; url: string; sameOrigin: boolean };
+  /** A POST button (resume): the page calls `url`, on its own origin, and reloads. */
+  action?: { label: string; url: string };
+  /** A link onward (resume on the app store's own page, from a DOMAIN instance host). */
+  link?: { label: string; url: string };
   /** Extra response headers (Location, Retry-After). */
   headers?: Record<string, string>;
 }
@@ -31,14 +33,15 @@ export function renderPage(p: Page): string {
   const action = p.action
     ? `<p><button id="act">${escapeHtml(p.action.label)}</button> <span id="msg" role="status"></span></p>` +
       `<script>document.getElementById('act').onclick=function(){var b=this;b.disabled=true;` +
-      `fetch(${JSON.stringify(p.action.url).replace(/</g, '\\u003c')},{method:'POST',credentials:'include',mode:${p.action.sameOrigin ? "'same-origin'" : "'no-cors'"}})` +
-      `.then(function(r){if(r.type!=='opaque'&&!r.ok)throw new Error('HTTP '+r.status);document.getElementById('msg').textContent='Starting…';setTimeout(function(){location.reload()},2000)})` +
+      `fetch(${JSON.stringify(p.action.url).replace(/</g, '\\u003c')},{method:'POST',credentials:'include',mode:'same-origin'})` +
+      `.then(function(r){if(!r.ok)throw new Error('HTTP '+r.status);document.getElementById('msg').textContent='Starting…';setTimeout(function(){location.reload()},2000)})` +
       `.catch(function(e){b.disabled=false;document.getElementById('msg').textContent='Could not resume: '+e.message})}</script>`
     : '';
+  const link = p.link ? `<p><a href="${escapeHtml(p.link.url)}">${escapeHtml(p.link.label)}</a></p>` : '';
   return (
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">${refresh}` +
     `<title>${escapeHtml(p.title)}</title><style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}</style></head>` +
-    `<body><main><h1>${escapeHtml(p.title)}</h1><p>${escapeHtml(p.message)}</p>${action}</main></body></html>`
+    `<body><main><h1>${escapeHtml(p.title)}</h1><p>${escapeHtml(p.message)}</p>${action}${link}</main></body></html>`
   );
 }
 
@@ -107,11 +110,17 @@ export const pages = {
     refreshSeconds: 3,
     headers: { 'retry-after': '3' },
   }),
-  suspended: (name: string, resumeURL?: string, sameOrigin = true): Page => ({
+  /**
+   * `resume`: for those allowed, a POST button on the app store's own origin (BASE_URL), or from a DOMAIN
+   * instance host a link to the instance's page in the app store, since the API refuses cookie writes
+   * from other origins (src/auth/csrf.ts).
+   */
+  suspended: (name: string, resume?: { postURL: string } | { pageURL: string }): Page => ({
     status: 503,
     title: 'The app is suspended',
-    message: resumeURL ? `Instance "${name}" is suspended. Resume it to use it again.` : `Instance "${name}" is suspended. Ask its owner to resume it.`,
-    ...(resumeURL ? { action: { label: 'Resume', url: resumeURL, sameOrigin } } : {}),
+    message: resume ? `Instance "${name}" is suspended. Resume it to use it again.` : `Instance "${name}" is suspended. Ask its owner to resume it.`,
+    ...(resume && 'postURL' in resume ? { action: { label: 'Resume', url: resume.postURL } } : {}),
+    ...(resume && 'pageURL' in resume ? { link: { label: 'Resume it in the app store', url: resume.pageURL } } : {}),
   }),
   stopping: (name: string): Page => ({ status: 503, title: 'The app is shutting down', message: `Instance "${name}" is being deleted or stopped.`, refreshSeconds: 5 }),
   failed: (name: string, reason: string): Page => ({ status: 503, title: 'The app failed', message: `Instance "${name}" failed: ${reason}. Its owner can see the logs in the app store, and restart or delete it.` }),

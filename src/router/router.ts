@@ -207,9 +207,9 @@ export function createRouter(deps: RouterDeps): Router {
         return pages.failed(name, s.reason);
       case 'suspended': {
         if (!canManageInstance(viewer, s.facts)) return pages.suspended(name);
-        const sameOrigin = t.mode === 'BASE_URL';
-        const path = `/api/v1/instances/${encodeURIComponent(name)}/resume`;
-        return pages.suspended(name, sameOrigin ? path : `${publicScheme(config)}://${mainHost(config)}${path}`, sameOrigin);
+        const id = encodeURIComponent(name);
+        // A DOMAIN instance host is another origin: the API would refuse its POST (src/auth/csrf.ts), so it links to the store's page.
+        return pages.suspended(name, t.mode === 'BASE_URL' ? { postURL: `/api/v1/instances/${id}/resume` } : { pageURL: `${publicScheme(config)}://${mainHost(config)}/instances/${id}` });
       }
     }
   }
