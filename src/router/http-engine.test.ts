@@ -4,7 +4,7 @@
  * in an answer that refuses the upgrade (issue #24 item 2); its own cookies pass.
  */
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -55,7 +55,7 @@ test("a 101 answer keeps the app's own cookies and loses the platform's; the soc
 });
 
 test("an answer refusing the upgrade is relayed without the platform's cookies", async () => {
-  const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const r = request({ host: '127.0.0.1', port: frontPort, path: '/refuse', headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
     r.on('response', resolve);
     r.on('upgrade', () => reject(new Error('upgraded')));
