@@ -53,7 +53,9 @@ async function signInIfAsked(page: Page, user: keyof typeof USERS): Promise<void
 async function api(ctx: BrowserContext, method: 'GET' | 'POST' | 'DELETE', path: string, body?: { json?: unknown; zip?: Buffer }): Promise<{ status: number; body: Json; text: string }> {
   const res = await ctx.request.fetch(`http://${main}/api/v1${path}`, {
     method,
-    ...(body?.zip ? { headers: { 'content-type': 'application/zip' }, data: body.zip } : body?.json !== undefined ? { data: body.json as Json } : {}),
+    // As the store's own pages send it: the API refuses cookie writes from other origins (src/auth/csrf.ts).
+    headers: { origin: `http://${main}`, ...(body?.zip ? { 'content-type': 'application/zip' } : {}) },
+    ...(body?.zip ? { data: body.zip } : body?.json !== undefined ? { data: body.json as Json } : {}),
   });
   const text = await res.text();
   let parsed: Json = {};
