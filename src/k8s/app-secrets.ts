@@ -20,7 +20,6 @@ import { createHash } from 'node:crypto';
 import type { V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
 
 export type SecretVisibility = 'PRIVATE' | 'ALL_USERS' | 'APP';
-export const SECRET_VISIBILITIES: readonly SecretVisibility[] = ['PRIVATE', 'ALL_USERS', 'APP'];
 
 /** Present on every app secret (its value is the visibility); the selector that finds them all. */
 export const LABEL_SECRET_VISIBILITY = 'hac.h2o.ai/secret-visibility';
@@ -37,8 +36,6 @@ export const ANNOTATION_SECRET_PARENT = 'hac.h2o.ai/secret-parent';
 
 /** Name rule (H2O's): a DNS label of at most 63 characters. */
 export const SECRET_NAME_PATTERN = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
-/** Key rule: what Kubernetes allows in Secret data, at most 253 characters. */
-export const SECRET_KEY_PATTERN = /^[-._a-zA-Z0-9]{1,253}$/;
 
 /** Where a secret lives: PRIVATE needs the owner, APP the app name. */
 export type SecretScope = { visibility: 'PRIVATE'; owner: string } | { visibility: 'ALL_USERS' } | { visibility: 'APP'; app: string };
@@ -47,12 +44,6 @@ export type SecretScope = { visibility: 'PRIVATE'; owner: string } | { visibilit
 export function secretNameProblem(name: string): string | undefined {
   if (SECRET_NAME_PATTERN.test(name)) return undefined;
   return `${JSON.stringify(name)} is not a valid secret name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. "s3-credentials")`;
-}
-
-/** Problem with a secret key, or undefined when it is valid. */
-export function secretKeyProblem(key: string): string | undefined {
-  if (SECRET_KEY_PATTERN.test(key)) return undefined;
-  return `${JSON.stringify(key)} is not a valid secret key: use 1 to 253 letters, digits, '-', '_' and '.' (e.g. "access-key")`;
 }
 
 function scopeId(scope: SecretScope): string {
@@ -80,7 +71,7 @@ export function appSecretMeta(scope: SecretScope, name: string, owner: { subject
 }
 
 /** What a Kubernetes Secret is as an app secret; undefined when it is not one (or its labels disagree with its name). */
-export function readAppSecret(s: V1Secret): { name: string; scope: SecretScope; objectName: string; keys: string[] } | undefined {
+export function readAppSecret(s: V1Secret): ResolvedSecret | undefined {
   const labels = s.metadata?.labels ?? {};
   const ann = s.metadata?.annotations ?? {};
   const visibility = labels[LABEL_SECRET_VISIBILITY];
@@ -94,7 +85,7 @@ export function readAppSecret(s: V1Secret): { name: string; scope: SecretScope; 
   else return undefined;
   // The object name is a function of scope and name: a Secret labelled by hand into another scope does not count.
   if (appSecretObjectName(scope, name) !== objectName) return undefined;
-  return { name, scope, objectName, keys: Object.keys(s.data ?? {}) };
+  return { objectName, scope, keys: Object.keys(s.data ?? {}) };
 }
 
 /** The scopes an instance's secret references are looked up in, in order. */
@@ -118,7 +109,7 @@ export function resolveAppSecret(lookup: SecretLookup, appName: string, ownerSub
   for (const scope of resolutionOrder(appName, ownerSubject)) {
     const s = lookup(appSecretObjectName(scope, name));
     const read = s && readAppSecret(s);
-    if (read) return { objectName: read.objectName, scope: read.scope, keys: read.keys };
+    if (read) return read;
   }
   return undefined;
 }

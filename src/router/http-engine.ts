@@ -179,11 +179,8 @@ export class NodeHttpEngine extends EventEmitter implements ProxyEngine {
     up.once('response', (ur) => {
       // The body arrives de-chunked, so it is delimited by closing the connection.
       const kept: string[] = [];
-      for (let i = 0; i < ur.rawHeaders.length; i += 2) {
-        const k = ur.rawHeaders[i]!;
-        if (!/^(connection|keep-alive|transfer-encoding)$/i.test(k) && !setsPlatformCookie(k.toLowerCase(), ur.rawHeaders[i + 1]!, o.platformCookie)) kept.push(k, ur.rawHeaders[i + 1]!);
-      }
-      socket.write(rawHead(ur.statusCode ?? 502, ur.statusMessage ?? '', [...kept, 'connection', 'close']));
+      for (let i = 0; i < ur.rawHeaders.length; i += 2) if (!/^(connection|keep-alive|transfer-encoding)$/i.test(ur.rawHeaders[i]!)) kept.push(ur.rawHeaders[i]!, ur.rawHeaders[i + 1]!);
+      socket.write(rawHead(ur.statusCode ?? 502, ur.statusMessage ?? '', [...withoutPlatformCookies(kept, o.platformCookie), 'connection', 'close']));
       ur.pipe(socket);
     });
     up.end();
