@@ -177,6 +177,7 @@ describe('web UI in Chromium', { timeout: 300_000 }, () => {
       await versions.getByRole('link', { name: '0.9.0' }).waitFor();
       assert.equal(await versions.getByText('imported by root@example.com').count(), 1);
       assert.equal(await versions.getByText(/imported by alice/).count(), 0, "the page's own owner's versions are not marked");
+      await screenshot(page, 'app-page-versions-importer');
       // As in the app page test below: the bundle's onerror attribute is reported against the CSP, nothing runs.
       assert.deepEqual(
         problems.filter((p) => !/^CSP: Executing inline event handler/.test(p)),
